@@ -1,0 +1,100 @@
+// RabbitMQ: one recovering connection per process (amqplib's own recovery, with backoff), and a
+// publisher that uses publisher confirms and mandatory routing so that "sent" means "queued".
+import { once } from 'node:events';
+import amqp, { type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
+import { log } from './log.js';
+import type { Envelope } from './messages.js';
+import { declareTopology, mustBeRouted, names } from './topology.js';
+
+export type AmqpConnection = RecoveringChannelModel;
+
+/** Connects in the background and reconnects forever; `setup` runs after every (re)connect. */
+export async function connectAmqp(
+  url: string,
+  name: string,
+  setup: (connection: Parameters<NonNullable<amqp.RecoveryOptions['setup']>>[0]) => Promise<void>,
+): Promise<AmqpConnection> {
+  const withHeartbeat = new URL(url);
+  // Without heartbeats a silently dead peer is only noticed by TCP, minutes later.
+  if (!withHeartbeat.searchParams.has('heartbeat')) withHeartbeat.searchParams.set('heartbeat', '10');
+  const connection = await amqp.connect(withHeartbeat.toString(), {
+    clientProperties: { connection_name: name },
+    recovery: { initialDelay: 100, maxDelay: 5_000, maxRetries: Infinity, waitForConnect: false, setup },
+  });
+  connection.on('connect', () => log.info('amqp.connected', { name }));
+  connection.on('disconnect', (error: Error) => log.warn('amqp.disconnected', { name, error }));
+  connection.on('connect-failed', (error: Error) => log.warn('amqp.connect_failed', { name, error }));
+  connection.on('error', (error: Error) => log.warn('amqp.error', { name, error }));
+  return connection;
+}
+
+export interface OutboundMessage {
+  envelope: Envelope;
+  correlationId: string | null;
+}
+
+const confirmTimeoutMs = 10_000;
+
+export class Publisher {
+  private channel: ConfirmChannel | undefined;
+  private readonly returned = new Set<string>();
+
+  private constructor(
+    private readonly exchange: string,
+    private connection?: AmqpConnection,
+  ) {}
+
+  static async connect(url: string, namespace: string, deliveryLimit: number, name = 'relay'): Promise<Publisher> {
+    const publisher = new Publisher(names(namespace).exchange);
+    publisher.connection = await connectAmqp(url, name, async (model) => {
+      const channel = await model.createConfirmChannel();
+      channel.on('error', (error: Error) => log.warn('amqp.channel_error', { name, error }));
+      channel.on('close', () => {
+        if (publisher.channel === channel) publisher.channel = undefined;
+      });
+      // basic.return arrives before the confirm of the same message.
+      channel.on('return', (message) => publisher.returned.add(String(message.properties.messageId)));
+      await declareTopology(channel, namespace, deliveryLimit);
+      publisher.channel = channel;
+    });
+    return publisher;
+  }
+
+  /**
+   * Publishes persistent messages and waits for the broker's confirms. Resolves with the ids of
+   * messages that no queue took (to be retried); rejects when the broker did not confirm them all.
+   */
+  async publish(messages: OutboundMessage[]): Promise<Set<string>> {
+    const channel = this.channel;
+    if (!channel) throw new Error('not connected to RabbitMQ');
+    for (const { envelope, correlationId } of messages) {
+      this.returned.delete(envelope.message_id);
+      const ready = channel.publish(this.exchange, envelope.type, Buffer.from(JSON.stringify(envelope)), {
+        persistent: true,
+        mandatory: mustBeRouted(envelope.type),
+        contentType: 'application/json',
+        messageId: envelope.message_id,
+        type: envelope.type,
+        correlationId: correlationId ?? undefined,
+        timestamp: Math.floor(Date.parse(envelope.occurred_at) / 1000),
+      });
+      if (!ready) await once(channel, 'drain');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('RabbitMQ did not confirm in time')), confirmTimeoutMs);
+    });
+    try {
+      await Promise.race([channel.waitForConfirms(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const unroutable = new Set(messages.map((m) => m.envelope.message_id).filter((id) => this.returned.has(id)));
+    for (const id of unroutable) this.returned.delete(id);
+    return unroutable;
+  }
+
+  async close(): Promise<void> {
+    await this.connection?.close().catch(() => undefined);
+  }
+}

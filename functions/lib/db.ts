@@ -1,0 +1,91 @@
+// PostgreSQL through knex: one small pool per process (per function on Lambda and in
+// serverless-offline), created outside the handler; each service creates and migrates its database.
+import middy from '@middy/core';
+import knex, { type Knex } from 'knex';
+import pg from 'pg';
+
+export type Db = Knex;
+export type Tx = Knex.Transaction;
+
+export function createDb(url: string, poolMax: number): Db {
+  return knex({
+    client: 'pg',
+    connection: { connectionString: url, application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'shop' },
+    pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+/** Creates the database named in `url` if it does not exist; safe when several processes race. */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return;
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((error: { code?: string }) => {
+      // 42P04: created meanwhile by another process; 23505: the same race seen in the catalog.
+      if (error.code !== '42P04' && error.code !== '23505') throw error;
+    });
+  } finally {
+    await client.end();
+  }
+}
+
+type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
+
+/** Runs migrations bundled into the code (no directory scan, so it works from a bundle). */
+export async function migrate(db: Db, migrations: Record<string, Migration>): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({
+    migrationSource: {
+      getMigrations: async () => Object.keys(migrations).sort(),
+      getMigrationName: (name: string) => name,
+      getMigration: async (name: string) => migrations[name]!,
+    },
+  })) as [number, string[]];
+  return applied;
+}
+
+/** The migrate function of a service: creates its database if missing and brings it up to date. */
+export function migrationHandler(url: string, db: () => Db, migrations: Record<string, Migration>) {
+  return middy().handler(async () => {
+    await ensureDatabase(url);
+    return { applied: await migrate(db(), migrations) };
+  });
+}
+
+/** The outbox and inbox tables, the same in every service. */
+export async function createOutboxAndInbox(db: Knex): Promise<void> {
+  await db.raw(`
+    CREATE TABLE outbox (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      message_id uuid NOT NULL UNIQUE,
+      type text NOT NULL,
+      correlation_id uuid,
+      payload jsonb NOT NULL,
+      occurred_at timestamptz NOT NULL DEFAULT now(),
+      sent_at timestamptz
+    );
+    -- The relay only ever looks for unsent rows; this index stays as small as the backlog.
+    CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+    CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_notify('outbox', ''); RETURN NULL; END $$;
+    -- A wake-up for the relay, delivered at commit; the row itself is the data.
+    CREATE TRIGGER outbox_inserted AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+
+    CREATE TABLE inbox (
+      message_id uuid PRIMARY KEY,
+      type text NOT NULL,
+      received_at timestamptz NOT NULL DEFAULT now()
+    );
+  `);
+}
+
+export async function dropOutboxAndInbox(db: Knex): Promise<void> {
+  await db.raw('DROP TABLE inbox; DROP TABLE outbox; DROP FUNCTION outbox_notify();');
+}

@@ -1,0 +1,157 @@
+// RabbitMQ consumers in the runner: deliveries become the aws:rmq event that Lambda would receive,
+// and each delivery is acknowledged, retried or dead-lettered only after the handler settled.
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { connectAmqp, type AmqpConnection } from '../functions/lib/amqp.js';
+import { log } from '../functions/lib/log.js';
+import { BatchFailure, type ItemFailure, type RmqEvent, type RmqMessage } from '../functions/lib/rmqEvent.js';
+import { declareTopology } from '../functions/lib/topology.js';
+import { backoff } from './schedule.js';
+
+export type ConsumerFunction = (event: RmqEvent) => Promise<unknown>;
+
+export function toRmqMessage(message: ConsumeMessage): RmqMessage {
+  const p = message.properties;
+  return {
+    basicProperties: {
+      contentType: p.contentType ?? null,
+      contentEncoding: p.contentEncoding ?? null,
+      headers: p.headers ?? null,
+      deliveryMode: p.deliveryMode ?? null,
+      priority: p.priority ?? null,
+      correlationId: p.correlationId ?? null,
+      replyTo: p.replyTo ?? null,
+      expiration: p.expiration ?? null,
+      messageId: p.messageId ?? null,
+      timestamp: p.timestamp === undefined ? null : new Date(Number(p.timestamp) * 1000).toUTCString(),
+      type: p.type ?? null,
+      userId: p.userId ?? null,
+      appId: p.appId ?? null,
+      clusterId: p.clusterId ?? null,
+      bodySize: message.content.length,
+    },
+    redelivered: message.fields.redelivered,
+    data: message.content.toString('base64'),
+  };
+}
+
+export function buildRmqEvent(queue: string, messages: ConsumeMessage[]): RmqEvent {
+  return {
+    eventSource: 'aws:rmq',
+    eventSourceArn: 'arn:aws:mq:local:000000000000:broker:shop:runner',
+    rmqMessagesByQueue: { [`${queue}::/`]: messages.map(toRmqMessage) },
+  };
+}
+
+export type Outcome = 'ack' | 'retry' | 'dead-letter';
+
+/** What becomes of each delivery of a batch, given how the handler ended. */
+export function outcomes(messages: ConsumeMessage[], error: unknown): Outcome[] {
+  if (error === undefined) return messages.map(() => 'ack');
+  const failed = new Map<string, ItemFailure>(
+    error instanceof BatchFailure ? error.failures.map((f) => [f.itemIdentifier, f]) : [],
+  );
+  return messages.map((m, index) => {
+    if (!(error instanceof BatchFailure)) return 'retry';
+    const failure = failed.get(m.properties.messageId ?? `index:${index}`);
+    if (!failure) return 'ack';
+    return failure.permanent ? 'dead-letter' : 'retry';
+  });
+}
+
+export interface QueueConsumerOptions {
+  url: string;
+  namespace: string;
+  deliveryLimit: number;
+  /** The full queue name */
+  queue: string;
+  batchSize: number;
+  name: string;
+  handler: ConsumerFunction;
+}
+
+export interface QueueConsumer {
+  connection: AmqpConnection;
+  stop(): Promise<void>;
+}
+
+export async function startQueueConsumer(options: QueueConsumerOptions): Promise<QueueConsumer> {
+  const { queue, batchSize, name, handler } = options;
+  let stopping = false;
+  let inFlight: Promise<void> | undefined;
+  let current: { channel: Channel; consumerTag: string; buffer: ConsumeMessage[] } | undefined;
+  const held = new Map<ConsumeMessage, { channel: Channel; timer: NodeJS.Timeout }>();
+
+  // A delivery on a channel that has closed is redelivered by the broker: nothing to do.
+  const settle = (channel: Channel, message: ConsumeMessage, outcome: Outcome) => {
+    try {
+      if (outcome === 'ack') channel.ack(message);
+      else channel.nack(message, false, outcome === 'retry');
+    } catch (error) {
+      log.warn('consumer.settle_failed', { queue, message_id: message.properties.messageId, error });
+    }
+  };
+
+  // A failed delivery goes back to the queue after a growing delay, so a broken dependency is not
+  // hammered; its delivery count rises each time, up to the queue's limit and its dead-letter queue.
+  const retryLater = (channel: Channel, message: ConsumeMessage) => {
+    const deliveries = Number(message.properties.headers?.['x-delivery-count'] ?? 0) + 1;
+    const release = () => {
+      held.delete(message);
+      settle(channel, message, 'retry');
+    };
+    if (stopping) return release();
+    held.set(message, { channel, timer: setTimeout(release, backoff(deliveries)) });
+  };
+
+  const pump = (): void => {
+    const state = current;
+    if (inFlight || !state || state.buffer.length === 0) return;
+    const batch = state.buffer.splice(0, batchSize);
+    inFlight = handler(buildRmqEvent(queue, batch))
+      .then(() => undefined, (error: unknown) => error ?? new Error('consumer failed'))
+      .then((error) => {
+        if (error !== undefined && !(error instanceof BatchFailure)) log.error('consumer.failed', { queue, error });
+        outcomes(batch, error).forEach((outcome, i) => {
+          const message = batch[i]!;
+          if (outcome === 'retry') retryLater(state.channel, message);
+          else settle(state.channel, message, outcome);
+        });
+      })
+      .finally(() => {
+        inFlight = undefined;
+        pump();
+      });
+  };
+
+  const connection = await connectAmqp(options.url, name, async (model) => {
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) => log.warn('amqp.channel_error', { name, error }));
+    await declareTopology(channel, options.namespace, options.deliveryLimit);
+    // Enough unacknowledged deliveries for the next batch to fill while one is being handled.
+    await channel.prefetch(batchSize * 2);
+    const buffer: ConsumeMessage[] = [];
+    const { consumerTag } = await channel.consume(queue, (message) => {
+      if (!message) return log.warn('consumer.cancelled_by_broker', { queue });
+      buffer.push(message);
+      pump();
+    });
+    current = { channel, consumerTag, buffer };
+  });
+
+  return {
+    connection,
+    async stop() {
+      stopping = true;
+      const state = current;
+      current = undefined;
+      if (state) await state.channel.cancel(state.consumerTag).catch(() => undefined);
+      await inFlight;
+      for (const [message, { channel, timer }] of held) {
+        clearTimeout(timer);
+        settle(channel, message, 'retry');
+      }
+      held.clear();
+      await connection.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['functions/**/*.test.ts', 'infra/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // `?raw` imports of stylesheets are served as text, not swallowed as CSS modules.
+    css: { include: [/\.css\?raw$/] },
+    env: { LOG_LEVEL: 'error' },
+    coverage: {
+      provider: 'v8',
+      include: ['functions/**/*.ts', 'infra/**/*.ts'],
+      exclude: ['**/*.test.ts', '**/*.d.ts', 'infra/build.ts'],
+      reporter: ['text-summary', 'text'],
+      thresholds: { lines: 85 },
+    },
+  },
+});
