@@ -370,13 +370,12 @@ export function createHttpHost(routes: Route[], options: HttpHostOptions = {}): 
       new Promise((resolve) => {
         closing = true;
         for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
-        const forceClose = setTimeout(() => {}, timeoutMs);
+        const forceClose = setTimeout(() => server.closeAllConnections(), timeoutMs);
         server.close(() => {
           clearTimeout(forceClose);
           agent.destroy();
           resolve();
         });
-        server.closeIdleConnections();
       }),
   };
 }

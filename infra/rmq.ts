@@ -3,7 +3,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { connectAmqp, type AmqpConnection } from '../functions/lib/amqp.js';
 import { log } from '../functions/lib/log.js';
-import { BatchFailure, type ItemFailure, type RmqEvent, type RmqMessage } from '../functions/lib/rmqEvent.js';
+import { batchFailuresOf, type ItemFailure, type RmqEvent, type RmqMessage } from '../functions/lib/rmqEvent.js';
 import { declareTopology } from '../functions/lib/topology.js';
 import { backoff } from './schedule.js';
 
@@ -47,11 +47,10 @@ export type Outcome = 'ack' | 'retry' | 'dead-letter';
 /** What becomes of each delivery of a batch, given how the handler ended. */
 export function outcomes(messages: ConsumeMessage[], error: unknown): Outcome[] {
   if (error === undefined) return messages.map(() => 'ack');
-  const failed = new Map<string, ItemFailure>(
-    error instanceof BatchFailure ? error.failures.map((f) => [f.itemIdentifier, f]) : [],
-  );
+  const reported = batchFailuresOf(error);
+  const failed = new Map<string, ItemFailure>((reported ?? []).map((f) => [f.itemIdentifier, f]));
   return messages.map((m, index) => {
-    if (!(error instanceof BatchFailure)) return 'retry';
+    if (!reported) return 'retry';
     const failure = failed.get(m.properties.messageId ?? `index:${index}`);
     if (!failure) return 'ack';
     return failure.permanent ? 'dead-letter' : 'retry';
@@ -110,7 +109,7 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
     inFlight = handler(buildRmqEvent(queue, batch))
       .then(() => undefined, (error: unknown) => error ?? new Error('consumer failed'))
       .then((error) => {
-        if (error !== undefined && !(error instanceof BatchFailure)) log.error('consumer.failed', { queue, error });
+        if (error !== undefined && !batchFailuresOf(error)) log.error('consumer.failed', { queue, error });
         outcomes(batch, error).forEach((outcome, i) => {
           const message = batch[i]!;
           if (outcome === 'retry') retryLater(state.channel, message);

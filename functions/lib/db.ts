@@ -3,6 +3,7 @@
 import middy from '@middy/core';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
+import { log } from './log.js';
 
 export type Db = Knex;
 export type Tx = Knex.Transaction;
@@ -13,6 +14,12 @@ export function createDb(url: string, poolMax: number): Db {
     connection: { connectionString: url, application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'shop' },
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 10_000,
+    log: {
+      warn: (message: unknown) => log.warn('db.warning', { message: String(message) }),
+      error: (message: unknown) => log.error('db.error', { message: String(message) }),
+      deprecate: () => undefined,
+      debug: () => undefined,
+    },
   });
 }
 

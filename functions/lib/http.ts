@@ -52,7 +52,15 @@ function validateRequest(validator: RequestValidator): Middleware {
   };
 }
 
-interface ExposedError { statusCode?: number; expose?: boolean; cause?: { package?: string } }
+interface ExposedError { statusCode?: number; expose?: boolean; code?: string; cause?: { package?: string } }
+
+// Signs that PostgreSQL is out of reach (refused, reset, restarting, no pool connection in time):
+// the request changed nothing and can be retried.
+const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
+function isUnavailable(e: ExposedError & Error): boolean {
+  return unavailableCodes.has(e.code ?? '') || e.name === 'KnexTimeoutError' || /Connection terminated/.test(e.message ?? '');
+}
 
 /** Maps any error to a problem; what is not ours to explain is a 500 without details. */
 export function toProblem(error: unknown): HttpProblem {
@@ -65,6 +73,9 @@ export function toProblem(error: unknown): HttpProblem {
       : new HttpProblem(415, 'The body must be application/json');
   }
   if (e?.expose && typeof e.statusCode === 'number' && e.statusCode < 500) return new HttpProblem(e.statusCode, e.message);
+  if (e && isUnavailable(e)) {
+    return new HttpProblem(503, 'The database is unavailable; retry shortly', { headers: { 'retry-after': '1' } });
+  }
   return new HttpProblem(500, 'The request could not be completed; it is safe to retry');
 }
 

@@ -50,3 +50,9 @@ export class BatchFailure extends Error {
     this.name = 'BatchFailure';
   }
 }
+
+/** The failures a consumer reported, recognised by shape: the runner and each function are separate bundles. */
+export function batchFailuresOf(error: unknown): ItemFailure[] | undefined {
+  const failures = (error as { name?: string; failures?: unknown } | undefined)?.failures;
+  return (error as Error | undefined)?.name === 'BatchFailure' && Array.isArray(failures) ? (failures as ItemFailure[]) : undefined;
+}

@@ -3,11 +3,14 @@ import amqp from 'amqplib';
 import { names, queueBindings } from '../../functions/lib/topology.js';
 import { amqpUrl } from './db.js';
 
-export async function withChannel<T>(work: (channel: amqp.Channel) => Promise<T>): Promise<T> {
+/** Runs `work` on a confirm channel; what it published is confirmed before the connection closes. */
+export async function withChannel<T>(work: (channel: amqp.ConfirmChannel) => Promise<T>): Promise<T> {
   const connection = await amqp.connect(amqpUrl);
   try {
-    const channel = await connection.createChannel();
-    return await work(channel);
+    const channel = await connection.createConfirmChannel();
+    const result = await work(channel);
+    await channel.waitForConfirms();
+    return result;
   } finally {
     await connection.close();
   }
