@@ -128,13 +128,14 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
     await declareTopology(channel, options.namespace, options.deliveryLimit);
     // Enough unacknowledged deliveries for the next batch to fill while one is being handled.
     await channel.prefetch(batchSize * 2);
-    const buffer: ConsumeMessage[] = [];
-    const { consumerTag } = await channel.consume(queue, (message) => {
+    // Deliveries can arrive in the same read as consume-ok, before `consume` resolves.
+    const state = { channel, consumerTag: '', buffer: [] as ConsumeMessage[] };
+    current = state;
+    ({ consumerTag: state.consumerTag } = await channel.consume(queue, (message) => {
       if (!message) return log.warn('consumer.cancelled_by_broker', { queue });
-      buffer.push(message);
+      state.buffer.push(message);
       pump();
-    });
-    current = { channel, consumerTag, buffer };
+    }));
   });
 
   return {
@@ -143,7 +144,7 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
       stopping = true;
       const state = current;
       current = undefined;
-      if (state) await state.channel.cancel(state.consumerTag).catch(() => undefined);
+      if (state?.consumerTag) await state.channel.cancel(state.consumerTag).catch(() => undefined);
       await inFlight;
       for (const [message, { channel, timer }] of held) {
         clearTimeout(timer);

@@ -44,7 +44,7 @@ const reasons: readonly string[] = ['wallet_not_found', 'insufficient_funds'];
 type Check = (payload: Record<string, unknown>) => boolean;
 const isOrderRef: Check = (p) =>
   typeof p.order_id === 'string' && uuid.test(p.order_id) && Number.isSafeInteger(p.user_id) && (p.user_id as number) > 0 &&
-  typeof p.amount === 'string' && decimal.test(p.amount);
+  typeof p.amount === 'string' && decimal.test(p.amount) && /[1-9]/.test(p.amount);
 
 const payloadChecks: Record<MessageType, Check> = {
   'order.payment_requested': isOrderRef,
