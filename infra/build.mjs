@@ -43,6 +43,7 @@ await build({
   entryPoints: [
     { in: 'infra/main.ts', out: 'runner' },
     { in: 'infra/start.ts', out: 'start' },
+    { in: 'scripts/bench.ts', out: 'bench' },
   ],
 });
 console.log(`built ${modules.length} functions and the runner into dist/`);
