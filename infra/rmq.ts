@@ -151,6 +151,9 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
         settle(channel, message, 'retry');
       }
       held.clear();
+      // amqplib sends each channel's frames on a stream of its own, so a connection.close can
+      // overtake the acks just written: closing the channel first flushes them in order.
+      await state?.channel.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
     },
   };

@@ -18,9 +18,14 @@ export function startSchedule(name: string, intervalMs: number, invoke: () => Pr
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
+  let immediate: NodeJS.Immediate | undefined;
   const arm = (delayMs: number) => {
     clearTimeout(timer);
-    if (!stopped) timer = setTimeout(run, delayMs);
+    clearImmediate(immediate);
+    if (stopped) return;
+    // setTimeout(0) waits for the next timers phase (about a millisecond); a wake-up should not.
+    if (delayMs === 0) immediate = setImmediate(run);
+    else timer = setTimeout(run, delayMs);
   };
 
   function run(): void {
@@ -53,6 +58,7 @@ export function startSchedule(name: string, intervalMs: number, invoke: () => Pr
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      clearImmediate(immediate);
       await running;
     },
   };

@@ -19,6 +19,8 @@ export async function connectAmqp(
   if (!withHeartbeat.searchParams.has('heartbeat')) withHeartbeat.searchParams.set('heartbeat', '10');
   const connection = await amqp.connect(withHeartbeat.toString(), {
     clientProperties: { connection_name: name },
+    // Publishes, confirms and acks are small frames: Nagle's algorithm would hold each one back.
+    noDelay: true,
     recovery: { initialDelay: 100, maxDelay: 5_000, maxRetries: Infinity, waitForConnect: false, setup },
   });
   connection.on('connect', () => log.info('amqp.connected', { name }));

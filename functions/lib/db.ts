@@ -23,6 +23,15 @@ export function createDb(url: string, poolMax: number): Db {
   });
 }
 
+/**
+ * Runs several writes as one statement (data-modifying CTEs): all or nothing, in one round trip.
+ * Resolves with the rows that the first write returns.
+ */
+export async function writeTogether<Row>(db: Db | Tx, writes: Knex.QueryBuilder[]): Promise<Row[]> {
+  const statement = writes.reduce((query, write, i) => query.with(`write${i}`, write), db.queryBuilder());
+  return (await statement.select('*').from('write0')) as Row[];
+}
+
 /** Creates the database named in `url` if it does not exist; safe when several processes race. */
 export async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);

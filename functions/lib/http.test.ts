@@ -286,7 +286,8 @@ describe('the body as it arrives', () => {
   });
 
   it('answers 415 for a body that is not declared as JSON', async () => {
-    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}]) {
+    const declared: Record<string, string>[] = [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}];
+    for (const headers of declared) {
       const e = event('POST', '/api/wallet/create', { body: '{"user_id":1}', headers });
       expect(problem(await call(handlers.createWallet, e), 415).title).toBe('Unsupported Media Type');
     }

@@ -50,21 +50,26 @@ export function consumer<T extends MessageType>(
       log.error('inbox.malformed', { message_id: d.id });
       failures.push({ itemIdentifier: d.id, permanent: true });
     }
-    await db().transaction(async (tx) => {
-      for (const { id, envelope } of batch) {
-        if (!envelope) continue;
-        const context = { message_id: envelope.message_id, type: envelope.type, order_id: envelope.payload.order_id };
-        try {
-          await tx.transaction(async (savepoint) => {
-            if (await firstSeen(savepoint, envelope)) await handle(envelope, savepoint);
-            else log.info('inbox.duplicate', context);
-          });
-        } catch (error) {
-          log.error('inbox.failed', { ...context, error });
-          failures.push({ itemIdentifier: id, permanent: false });
+    const valid = batch.filter((d) => d.envelope);
+    const receive = async (tx: Tx, envelope: Envelope<T>) => {
+      if (await firstSeen(tx, envelope)) await handle(envelope, tx);
+      else log.info('inbox.duplicate', { message_id: envelope.message_id, type: envelope.type });
+    };
+    const failed = (id: string, envelope: Envelope<T>, error: unknown) => {
+      log.error('inbox.failed', { message_id: envelope.message_id, type: envelope.type, order_id: envelope.payload.order_id, error });
+      failures.push({ itemIdentifier: id, permanent: false });
+    };
+    if (valid.length === 1) {
+      // A batch of one needs no savepoint: the transaction is the message's.
+      const { id, envelope } = valid[0]!;
+      await db().transaction((tx) => receive(tx, envelope!)).catch((error: unknown) => failed(id, envelope!, error));
+    } else if (valid.length > 1) {
+      await db().transaction(async (tx) => {
+        for (const { id, envelope } of valid) {
+          await tx.transaction((savepoint) => receive(savepoint, envelope!)).catch((error: unknown) => failed(id, envelope!, error));
         }
-      }
-    });
+      });
+    }
     if (failures.length) throw new BatchFailure(failures);
   });
 }

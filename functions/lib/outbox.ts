@@ -9,11 +9,11 @@ import type { Db, Tx } from './db.js';
 import { log } from './log.js';
 import type { Envelope, MessageType, OutgoingMessage } from './messages.js';
 
-export async function writeOutbox(tx: Tx, messages: OutgoingMessage[]): Promise<void> {
-  if (messages.length === 0) return;
-  await tx('outbox').insert(
-    messages.map((m) => ({ message_id: randomUUID(), type: m.type, correlation_id: m.correlationId, payload: m.payload })),
-  );
+/** The insert of messages into the outbox, to run in the transaction (or statement) of the change. */
+export function outboxInsert(db: Db | Tx, messages: OutgoingMessage[]) {
+  return db('outbox')
+    .insert(messages.map((m) => ({ message_id: randomUUID(), type: m.type, correlation_id: m.correlationId, payload: m.payload })))
+    .returning('id');
 }
 
 interface OutboxRow {
@@ -26,34 +26,33 @@ interface OutboxRow {
 }
 
 /**
- * Publishes one batch of unsent rows; returns how many it claimed and how many it sent. The claim's transaction is
- * held across the publish: confirms take milliseconds, SKIP LOCKED lets other relays take other
- * rows meanwhile, and a crash at any point leaves the rows unsent, to be published again (the
+ * Publishes one batch of unsent rows; returns how many it claimed and how many it sent. The rows are
+ * claimed and marked sent by one statement, in a transaction that commits only after RabbitMQ
+ * confirmed them: confirms take milliseconds, SKIP LOCKED lets other relays take other rows
+ * meanwhile, and a crash at any point rolls the mark back, so the rows are published again (the
  * consumers' inbox drops the copy).
  */
 export async function relayBatch(db: Db, publisher: Publisher, batchSize: number): Promise<{ claimed: number; sent: number }> {
   return db.transaction(async (tx) => {
+    const unsent = tx('outbox').select('id').whereNull('sent_at').orderBy('id').limit(batchSize).forUpdate().skipLocked();
     const rows: OutboxRow[] = await tx('outbox')
-      .select('id', 'message_id', 'type', 'correlation_id', 'payload', 'occurred_at')
-      .whereNull('sent_at')
-      .orderBy('id')
-      .limit(batchSize)
-      .forUpdate()
-      .skipLocked();
+      .whereIn('id', unsent)
+      .update({ sent_at: tx.fn.now() })
+      .returning(['id', 'message_id', 'type', 'correlation_id', 'payload', 'occurred_at']);
     if (rows.length === 0) return { claimed: 0, sent: 0 };
+    rows.sort((a, b) => Number(a.id) - Number(b.id));
     const unroutable = await publisher.publish(
       rows.map((row) => ({
         envelope: { message_id: row.message_id, type: row.type, occurred_at: row.occurred_at.toISOString(), payload: row.payload },
         correlationId: row.correlation_id,
       })),
     );
-    for (const row of rows.filter((r) => unroutable.has(r.message_id))) {
+    const returned = rows.filter((r) => unroutable.has(r.message_id));
+    for (const row of returned) {
       log.error('outbox.unroutable', { message_id: row.message_id, type: row.type, order_id: row.correlation_id });
     }
-    const sent = rows.filter((r) => !unroutable.has(r.message_id)).map((r) => r.id);
-    await tx('outbox').whereIn('id', sent).update({ sent_at: tx.fn.now() });
-    log.debug('outbox.published', { count: sent.length });
-    return { claimed: rows.length, sent: sent.length };
+    if (returned.length) await tx('outbox').whereIn('id', returned.map((r) => r.id)).update({ sent_at: null });
+    return { claimed: rows.length, sent: rows.length - returned.length };
   });
 }
 

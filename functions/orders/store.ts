@@ -1,10 +1,10 @@
 // All SQL of the orders service. Each function is one transaction.
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../lib/config.js';
-import { createDb, type Db, type Tx } from '../lib/db.js';
+import { createDb, writeTogether, type Db, type Tx } from '../lib/db.js';
 import type { OrderStatus } from '../lib/messages.js';
 import { toDecimal, type Cents } from '../lib/money.js';
-import { writeOutbox } from '../lib/outbox.js';
+import { outboxInsert } from '../lib/outbox.js';
 import { settle, type PaymentResult, type PurchaseRow } from './order.js';
 
 export const config = loadConfig('orders');
@@ -27,22 +27,16 @@ export function ordersStore(db: Db) {
   return {
     db,
 
-    /** The purchase and its payment request, committed together. */
+    /** The purchase and its payment request, written by one statement: both or neither. */
     async createPurchase({ userId, amount, description }: NewPurchase): Promise<PurchaseRow> {
-      return db.transaction(async (tx) => {
-        const [row] = await tx('purchases')
-          .insert({ id: randomUUID(), user_id: userId, amount: toDecimal(amount), description })
-          .returning('*');
-        const purchase = row as PurchaseRow;
-        await writeOutbox(tx, [
-          {
-            type: 'order.payment_requested',
-            correlationId: purchase.id,
-            payload: { order_id: purchase.id, user_id: userId, amount: purchase.amount },
-          },
-        ]);
-        return purchase;
-      });
+      const id = randomUUID();
+      const [purchase] = await writeTogether<PurchaseRow>(db, [
+        db('purchases').insert({ id, user_id: userId, amount: toDecimal(amount), description }).returning('*'),
+        outboxInsert(db, [
+          { type: 'order.payment_requested', correlationId: id, payload: { order_id: id, user_id: userId, amount: toDecimal(amount) } },
+        ]),
+      ]);
+      return purchase!;
     },
 
     async getPurchase(id: string): Promise<PurchaseRow | undefined> {
@@ -60,27 +54,29 @@ export function ordersStore(db: Db) {
     /** Settles a NEW purchase from a payment result and announces it; anything else changes nothing. */
     async applyPaymentResult(tx: Tx, result: PaymentResult): Promise<void> {
       const order_id = result.payload.order_id;
-      const current: PurchaseRow | undefined = await tx('purchases').where({ id: order_id }).forUpdate().first();
+      const current: Pick<PurchaseRow, 'status' | 'user_id' | 'amount'> | undefined = await tx('purchases')
+        .select('status', 'user_id', 'amount')
+        .where({ id: order_id })
+        .forUpdate()
+        .first();
       const settlement = current && settle(current.status, result);
       if (!settlement) return;
-      const [row] = await tx('purchases')
-        .where({ id: order_id })
-        .update({ ...settlement, updated_at: tx.fn.now() })
-        .returning('*');
-      const updated = row as PurchaseRow;
-      await writeOutbox(tx, [
-        {
-          type: 'order.status_changed',
-          correlationId: order_id,
-          payload: {
-            order_id,
-            user_id: Number(updated.user_id),
-            amount: updated.amount,
-            status: updated.status,
-            reason: updated.reason,
-            updated_at: updated.updated_at.toISOString(),
+      const updatedAt = new Date();
+      await writeTogether(tx, [
+        tx('purchases').where({ id: order_id }).update({ ...settlement, updated_at: updatedAt }).returning('id'),
+        outboxInsert(tx, [
+          {
+            type: 'order.status_changed',
+            correlationId: order_id,
+            payload: {
+              order_id,
+              user_id: Number(current.user_id),
+              amount: current.amount,
+              ...settlement,
+              updated_at: updatedAt.toISOString(),
+            },
           },
-        },
+        ]),
       ]);
     },
   };

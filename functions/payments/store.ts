@@ -1,9 +1,9 @@
 // All SQL of the payments service. Each function is one transaction.
 import { loadConfig } from '../lib/config.js';
-import { createDb, type Db, type Tx } from '../lib/db.js';
+import { createDb, writeTogether, type Db, type Tx } from '../lib/db.js';
 import type { Envelope, RefusalReason } from '../lib/messages.js';
 import { centsFromDecimal, toDecimal, type Cents } from '../lib/money.js';
-import { writeOutbox } from '../lib/outbox.js';
+import { outboxInsert } from '../lib/outbox.js';
 import { decidePayment, type WalletRow } from './wallet.js';
 
 export const config = loadConfig('payments');
@@ -58,25 +58,28 @@ export function paymentsStore(db: Db) {
       const decision = earlier
         ? earlier.status === 'succeeded' ? { pay: true as const } : { pay: false as const, reason: earlier.reason! }
         : decidePayment(wallet && centsFromDecimal(wallet.balance), centsFromDecimal(amount));
-      if (!earlier) {
-        if (decision.pay) {
-          await tx('wallets').where({ user_id }).update({ balance: tx.raw('balance - ?', [amount]), updated_at: tx.fn.now() });
-          await tx('ledger').insert({ user_id, amount: `-${amount}`, kind: 'payment', order_id });
-        }
-        await tx('payments').insert({
-          order_id,
-          user_id,
-          amount,
-          status: decision.pay ? 'succeeded' : 'refused',
-          reason: decision.pay ? null : decision.reason,
-          message_id: message.message_id,
-        });
-      }
-      await writeOutbox(tx, [
+      const outcome = outboxInsert(tx, [
         decision.pay
           ? { type: 'payment.succeeded', correlationId: order_id, payload: { order_id, user_id, amount } }
           : { type: 'payment.failed', correlationId: order_id, payload: { order_id, user_id, amount, reason: decision.reason } },
       ]);
+      if (earlier) {
+        await outcome; // the earlier outcome, announced again
+        return;
+      }
+      const payment = tx('payments').insert({
+        order_id,
+        user_id,
+        amount,
+        status: decision.pay ? 'succeeded' : 'refused',
+        reason: decision.pay ? null : decision.reason,
+        message_id: message.message_id,
+      });
+      const debit = [
+        tx('wallets').where({ user_id }).update({ balance: tx.raw('balance - ?', [amount]), updated_at: tx.fn.now() }),
+        tx('ledger').insert({ user_id, amount: `-${amount}`, kind: 'payment', order_id }),
+      ];
+      await writeTogether(tx, [outcome, payment, ...(decision.pay ? debit : [])]);
     },
   };
 }
