@@ -33,16 +33,21 @@ async function firstSeen(tx: Tx, envelope: Envelope): Promise<boolean> {
 }
 
 /**
- * A consumer function. The batch commits in one transaction (one commit for many messages), each
- * message inside its own savepoint so that one failure does not undo the others. Records that failed
- * are reported by a BatchFailure; the caller acknowledges a record only after this resolved or threw,
- * that is after the commit.
+ * A consumer function. The batch commits in one transaction (one commit for many messages); if any
+ * message fails, that transaction rolls back and each message is tried again in a transaction of its
+ * own, so one failure does not hold back the others. Records that still fail are reported by a
+ * BatchFailure; the caller acknowledges a record only after this settled, that is after the commit.
  */
 export function consumer<T extends MessageType>(
   db: () => Db,
   types: readonly T[],
   handle: (message: Envelope<T>, tx: Tx) => Promise<void>,
 ) {
+  const receive = async (tx: Tx, envelope: Envelope<T>) => {
+    if (await firstSeen(tx, envelope)) await handle(envelope, tx);
+    else log.info('inbox.duplicate', { message_id: envelope.message_id, type: envelope.type });
+  };
+
   return middy<RmqEvent, void>().handler(async (event: RmqEvent, _context: Context) => {
     const failures: ItemFailure[] = [];
     const batch = deliveries(event, types);
@@ -50,25 +55,22 @@ export function consumer<T extends MessageType>(
       log.error('inbox.malformed', { message_id: d.id });
       failures.push({ itemIdentifier: d.id, permanent: true });
     }
-    const valid = batch.filter((d) => d.envelope);
-    const receive = async (tx: Tx, envelope: Envelope<T>) => {
-      if (await firstSeen(tx, envelope)) await handle(envelope, tx);
-      else log.info('inbox.duplicate', { message_id: envelope.message_id, type: envelope.type });
-    };
+    const valid = batch.filter((d): d is Delivery<T> & { envelope: Envelope<T> } => d.envelope !== undefined);
     const failed = (id: string, envelope: Envelope<T>, error: unknown) => {
       log.error('inbox.failed', { message_id: envelope.message_id, type: envelope.type, order_id: envelope.payload.order_id, error });
       failures.push({ itemIdentifier: id, permanent: false });
     };
-    if (valid.length === 1) {
-      // A batch of one needs no savepoint: the transaction is the message's.
-      const { id, envelope } = valid[0]!;
-      await db().transaction((tx) => receive(tx, envelope!)).catch((error: unknown) => failed(id, envelope!, error));
-    } else if (valid.length > 1) {
-      await db().transaction(async (tx) => {
-        for (const { id, envelope } of valid) {
-          await tx.transaction((savepoint) => receive(savepoint, envelope!)).catch((error: unknown) => failed(id, envelope!, error));
-        }
+    const inOne = (envelopes: Envelope<T>[]) =>
+      db().transaction(async (tx) => {
+        for (const envelope of envelopes) await receive(tx, envelope);
       });
+    if (valid.length === 1) {
+      await inOne([valid[0]!.envelope]).catch((error: unknown) => failed(valid[0]!.id, valid[0]!.envelope, error));
+    } else if (valid.length > 1) {
+      const allDone = await inOne(valid.map((d) => d.envelope)).then(() => true, () => false);
+      if (!allDone) {
+        for (const { id, envelope } of valid) await inOne([envelope]).catch((error: unknown) => failed(id, envelope, error));
+      }
     }
     if (failures.length) throw new BatchFailure(failures);
   });
