@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../functions/lib/config.js';
 import { log } from '../functions/lib/log.js';
 import { names } from '../functions/lib/topology.js';
+import { brokerCheck, databaseCheck, healthRoutes, upstreamCheck, type Check } from './health.js';
 import { createHttpHost, lambdaContext, type HttpFunction, type HttpHost, type Route } from './http.js';
 import { listen, type Listener } from './listen.js';
 import { functionsOf, manifest, type FunctionSpec, type Service } from './manifest.js';
@@ -85,6 +86,13 @@ export async function startRunner({ service, config, load, only }: RunnerOptions
       routes.push(...fn.http.map((r) => ({ ...r, name: fn.name, upstream })));
     }
   }
+  const checks: Record<string, Check> = {};
+  const database = service === 'gateway' ? undefined : databaseCheck(config.databaseUrl);
+  if (database) checks.database = database.check;
+  if (service === 'gateway') checks.upstreams = upstreamCheck({ payments: config.paymentsUrl, orders: config.ordersUrl });
+  else checks.broker = brokerCheck(config.amqpUrl);
+  routes.push(...healthRoutes(service, checks));
+
   let http: HttpHost | undefined;
   let port: number | undefined;
   if (routes.length) {
@@ -135,6 +143,7 @@ export async function startRunner({ service, config, load, only }: RunnerOptions
         ...schedules.map((s) => s.stop()),
         ...listeners.map((l) => l.stop()),
       ]);
+      await database?.close();
       log.info('runner.stopped', { service });
     },
   };

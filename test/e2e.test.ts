@@ -134,11 +134,27 @@ describe('Shop through its gateway', () => {
     expect((await bundle.text()).length).toBeGreaterThan(100_000);
   });
 
+  it('reports itself alive and ready, with each outbox backlog, through the gateway', async () => {
+    const alive = await fetch(`${gateway}/health`);
+    expect([alive.status, await alive.json()]).toEqual([200, { status: 'alive', service: 'gateway' }]);
+    const ready = await fetch(`${gateway}/ready`);
+    const body = (await ready.json()) as any; // eslint-disable-line -- checked field by field
+    expect(ready.status).toBe(200);
+    expect(body.checks.upstreams.ok).toBe(true);
+    for (const service of ['payments', 'orders']) {
+      expect(body.checks.upstreams[service].database).toMatchObject({ ok: true, outbox: { unsent: expect.any(Number) } });
+      expect(body.checks.upstreams[service].broker).toEqual({ ok: true });
+    }
+  });
+
   it('stops a service cleanly on SIGTERM, and the gateway answers 502 for it instead of hanging', async () => {
     expect(await services.payments!.stop('SIGTERM')).toBe(0);
     const down = await call('getWallet', '/api/wallet/1');
     expect(down.status).toBe(502);
     expect(down.type).toBe('application/problem+json');
     expect((await call('listPurchases', '/api/purchases')).status).toBe(200);
+    const ready = await fetch(`${gateway}/ready`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: { upstreams: { error: string } } }).checks.upstreams.error).toMatch(/payments/);
   });
 });

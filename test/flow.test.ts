@@ -123,10 +123,19 @@ describe('the order flow', () => {
       const unavailable = await payments.get(`/api/wallet/${userId}`);
       expect(unavailable.status).toBe(503);
       expect(unavailable.headers.get('content-type')).toBe('application/problem+json');
+      const notReady = await payments.get('/ready');
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.checks).toMatchObject({ database: { ok: false }, broker: { ok: true } });
+      expect((await payments.get('/health')).status).toBe(200);
     } finally {
       await paymentsPostgres.restore();
     }
     expect(await settled(id, 30_000)).toMatchObject({ status: 'FINISHED' });
+    const ready = await waitFor('payments to be ready', async () => {
+      const answer = await payments.get('/ready');
+      return answer.status === 200 && answer.body;
+    });
+    expect(ready.checks.database.outbox).toEqual({ unsent: 0, oldest_unsent_seconds: null });
     expect(await balance(userId)).toBe(3);
     expect((await ledgerOf(userId)).payments).toBe(1);
   });

@@ -1,0 +1,95 @@
+// Seen from outside: every service answers GET /health (the process is alive) and GET /ready (what
+// it needs is reachable), and /ready shows each outbox's backlog, so a stuck relay is visible.
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import amqp from 'amqplib';
+import pg from 'pg';
+import type { LocalRoute } from './http.js';
+
+export type Check = () => Promise<Record<string, unknown>>;
+
+const checkTimeoutMs = 2_000;
+
+function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
+
+/** The service's database is reachable; reports its outbox backlog. */
+export function databaseCheck(url: string): { check: Check; close(): Promise<void> } {
+  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: checkTimeoutMs, query_timeout: checkTimeoutMs });
+  pool.on('error', () => undefined);
+  return {
+    check: async () => {
+      const { rows } = await pool.query<{ unsent: number; oldest: number | null }>(
+        `SELECT count(*)::int AS unsent, extract(epoch FROM now() - min(occurred_at))::float8 AS oldest
+           FROM outbox WHERE sent_at IS NULL`,
+      );
+      const { unsent, oldest } = rows[0]!;
+      return { outbox: { unsent, oldest_unsent_seconds: oldest === null ? null : Math.round(oldest * 10) / 10 } };
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** RabbitMQ accepts a connection. */
+export function brokerCheck(url: string): Check {
+  return async () => {
+    const connection = await withTimeout(amqp.connect(url), 'RabbitMQ');
+    await connection.close();
+    return {};
+  };
+}
+
+/** Each upstream service is ready. */
+export function upstreamCheck(upstreams: Record<string, string>): Check {
+  return async () => {
+    const answers = await Promise.all(
+      Object.entries(upstreams).map(async ([name, base]) => {
+        const response = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(checkTimeoutMs) }).catch((error: Error) => {
+          throw new Error(`${name} at ${base} is unreachable: ${error.message}`);
+        });
+        const body = (await response.json()) as Record<string, unknown>;
+        if (!response.ok) throw new Error(`${name} is not ready: ${JSON.stringify(body.checks ?? body)}`);
+        return [name, body.checks] as const;
+      }),
+    );
+    return Object.fromEntries(answers);
+  };
+}
+
+export async function readiness(checks: Record<string, Check>): Promise<{ ready: boolean; checks: Record<string, unknown> }> {
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        return [name, { ok: true, ...(await withTimeout(check(), name)) }] as const;
+      } catch (error) {
+        return [name, { ok: false, error: (error as Error).message }] as const;
+      }
+    }),
+  );
+  return { ready: results.every(([, r]) => r.ok), checks: Object.fromEntries(results) };
+}
+
+export function healthRoutes(service: string, checks: Record<string, Check>): LocalRoute[] {
+  return [
+    { method: 'GET', path: '/health', name: 'health', handler: async () => json(200, { status: 'alive', service }) },
+    {
+      method: 'GET',
+      path: '/ready',
+      name: 'ready',
+      handler: async () => {
+        const { ready, checks: results } = await readiness(checks);
+        return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', service, checks: results });
+      },
+    },
+  ];
+}
