@@ -1,13 +1,19 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bodyLimitBytes, created, httpHandler, ok, type HttpRequest } from './http.js';
+import type { Db } from './db.js';
 import { Money } from './money.js';
 import { HttpProblem, type FieldError, type ProblemBody } from './problem.js';
 
 const context = {} as Context;
+// These handlers never reach a database (no Idempotency-Key is sent); a function, so echoed bodies leave it out.
+const noDb = (() => {
+  throw new Error('no database in these tests');
+}) as unknown as Db;
+const options = { db: () => noDb };
 
 /** Each handler answers with what it was given, so a test sees exactly what validation let through. */
-const echo = (operationId: string) => httpHandler(operationId, async (request: HttpRequest) => ok(request));
+const echo = (operationId: string) => httpHandler(operationId, async (request: HttpRequest) => ok(request), options);
 const handlers = {
   createWallet: echo('createWallet'),
   deposit: echo('deposit'),
@@ -326,7 +332,7 @@ describe('errors of the handler itself', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const handler = httpHandler('createWallet', async () => {
       throw new Error('connect ECONNREFUSED postgres://admin:secret@db:5432/payments');
-    });
+    }, options);
     const result = await call(handler, event('POST', '/api/wallet/create', { json: { user_id: 1 } }));
     const body = problem(result, 500);
     expect(body).toEqual({
@@ -341,7 +347,7 @@ describe('errors of the handler itself', () => {
 
   it('does not run the handler when the request is invalid', async () => {
     const work = vi.fn(async () => ok({}));
-    const handler = httpHandler('deposit', work);
+    const handler = httpHandler('deposit', work, options);
     invalid(await call(handler, event('POST', '/api/wallet/42/deposit', { json: { amount: '5' }, pathParameters: { user_id: '42' } })));
     expect(work).not.toHaveBeenCalled();
   });
@@ -349,15 +355,17 @@ describe('errors of the handler itself', () => {
   it('answers an HttpProblem thrown by the handler as it is', async () => {
     const handler = httpHandler('getWallet', async ({ path }) => {
       throw new HttpProblem(404, `User ${String(path.user_id)} has no wallet`, { headers: { 'cache-control': 'no-store' } });
-    });
+    }, options);
     const result = await call(handler, event('GET', '/api/wallet/42', { pathParameters: { user_id: '42' } }));
     expect(problem(result, 404)).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'User 42 has no wallet' });
     expect(result.headers?.['cache-control']).toBe('no-store');
   });
 
   it('writes a successful body with money as two decimals and the Location of a created resource', async () => {
-    const handler = httpHandler('createWallet', async ({ body }) =>
-      created({ ...(body as object), balance: new Money(30n) }, '/api/wallet/1'),
+    const handler = httpHandler(
+      'createWallet',
+      async ({ body }) => created({ ...(body as object), balance: new Money(30n) }, '/api/wallet/1'),
+      options,
     );
     const result = await call(handler, event('POST', '/api/wallet/create', { json: { user_id: 1 } }));
     expect(result).toMatchObject({ statusCode: 201, headers: { 'content-type': 'application/json', location: '/api/wallet/1' } });

@@ -3,6 +3,8 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { Db } from './db.js';
+import { fingerprint, idempotencyKey, idempotently } from './idempotency.js';
 import { log } from './log.js';
 import { toJson } from './money.js';
 import { requestValidator, type RequestValidator } from './openapi.js';
@@ -17,6 +19,13 @@ export interface HttpRequest {
   query: Params;
   body: unknown;
   headers: APIGatewayProxyEventV2['headers'];
+  /** The database to work in: the request's own transaction when it carries an Idempotency-Key */
+  db: Db;
+}
+
+export interface HttpOptions {
+  /** The service's database (created once per process, outside the handler) */
+  db: () => Db;
 }
 
 type Event = APIGatewayProxyEventV2 & { parsed?: { path: Params; query: Params } };
@@ -93,10 +102,23 @@ function problems(): Middleware {
 export function httpHandler(
   operationId: string,
   fn: (request: HttpRequest) => Promise<APIGatewayProxyStructuredResultV2>,
+  options: HttpOptions,
 ): (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2> {
   const validator = requestValidator(operationId);
   const handler = middy<Event, APIGatewayProxyResultV2>().use(problems()).use(bodyLimit(bodyLimitBytes));
   if (validator.hasBody) handler.use(httpJsonBodyParser());
   handler.use(validateRequest(validator));
-  return handler.handler(async (event) => fn({ ...event.parsed!, body: event.body, headers: event.headers }));
+  return handler.handler(async (event) => {
+    const request = (db: Db) => ({ ...event.parsed!, body: event.body, headers: event.headers, db });
+    const key = validator.idempotent ? idempotencyKey(event.headers) : undefined;
+    if (key === undefined) return fn(request(options.db()));
+    const method = event.requestContext.http.method;
+    return idempotently(options.db(), event.routeKey, key, fingerprint(method, event.rawPath, event.body), (tx) =>
+      // A refusal after the work began (no wallet, a wallet that exists) is an answer to record too.
+      fn(request(tx)).catch((error: unknown) => {
+        if (error instanceof HttpProblem && error.status < 500) return problemResponse(error);
+        throw error;
+      }),
+    );
+  });
 }

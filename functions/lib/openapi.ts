@@ -100,15 +100,18 @@ interface CompiledParam {
 
 export interface RequestValidator {
   hasBody: boolean;
-  params(where: 'path' | 'query', raw: Record<string, string | undefined> | undefined): Record<string, ParamValue>;
+  /** The operation takes an Idempotency-Key header */
+  idempotent: boolean;
+  /** API Gateway leaves absent parameters out; serverless-offline sends null. */
+  params(where: 'path' | 'query', raw: Record<string, string | undefined> | null | undefined): Record<string, ParamValue>;
   body(value: unknown): void;
 }
 
 /** Compiles the validators of one operation of openapi.yaml. */
 export function requestValidator(operationId: string): RequestValidator {
   const { op } = operation(operationId);
-  const params: CompiledParam[] = (op.parameters ?? []).map((p) => {
-    const param = resolve<ParameterObject>(p);
+  const declared = (op.parameters ?? []).map((p) => resolve<ParameterObject>(p));
+  const params: CompiledParam[] = declared.filter((p) => p.in === 'path' || p.in === 'query').map((param) => {
     const schema = resolve<SchemaObject>(param.schema ?? {});
     const type = String(resolve<SchemaObject>(schema).type ?? 'string');
     return {
@@ -125,7 +128,9 @@ export function requestValidator(operationId: string): RequestValidator {
 
   return {
     hasBody: checkBody !== undefined,
-    params(where, raw = {}) {
+    idempotent: declared.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
+    params(where, given) {
+      const raw = given ?? {};
       const wanted = params.filter((p) => p.in === where);
       const errors: FieldError[] = Object.keys(raw)
         .filter((name) => !wanted.some((p) => p.name === name))

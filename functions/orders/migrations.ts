@@ -1,6 +1,7 @@
 // The orders database, in the order the migrations run.
 import type { Knex } from 'knex';
 import { createOutboxAndInbox, dropOutboxAndInbox } from '../lib/db.js';
+import { createIdempotencyKeys } from '../lib/idempotency.js';
 
 export const migrations = {
   '001_purchases': {
@@ -25,6 +26,12 @@ export const migrations = {
     async down(db: Knex) {
       await dropOutboxAndInbox(db);
       await db.raw('DROP TABLE purchases;');
+    },
+  },
+  '002_idempotency_keys': {
+    up: createIdempotencyKeys,
+    async down(db: Knex) {
+      await db.raw('DROP TABLE idempotency_keys;');
     },
   },
 };

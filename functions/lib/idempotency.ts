@@ -1,0 +1,108 @@
+// Idempotent requests (the IETF Idempotency-Key draft, as Stripe runs it): the first request with a
+// key does the work and its response is recorded in the same transaction; the same key and request
+// within 24 hours gets that response again; a different request under the key is 422; the same key
+// while the first is still being processed is 409.
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Db, Tx } from './db.js';
+import { HttpProblem } from './problem.js';
+
+export const keyHeader = 'idempotency-key';
+export const keyLifetimeHours = 24;
+const printableAscii = /^[\x20-\x7e]{1,255}$/;
+
+export async function createIdempotencyKeys(db: Knex): Promise<void> {
+  await db.raw(`
+    CREATE TABLE idempotency_keys (
+      route text NOT NULL,
+      key text NOT NULL,
+      -- What the first request was, so another request under the same key is told apart.
+      fingerprint text NOT NULL,
+      status integer NOT NULL,
+      headers jsonb NOT NULL,
+      body text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (route, key)
+    );
+    CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+  `);
+}
+
+/** The key of a request, undefined without one; a malformed key is a 400. */
+export function idempotencyKey(headers: Record<string, string | undefined>): string | undefined {
+  const key = headers[keyHeader];
+  if (key === undefined) return undefined;
+  if (!printableAscii.test(key)) {
+    throw new HttpProblem(400, 'Idempotency-Key must be 1 to 255 printable ASCII characters', {
+      type: '/problems/validation',
+      title: 'Invalid request',
+      errors: [{ in: 'header', name: 'Idempotency-Key', detail: 'must be 1 to 255 printable ASCII characters' }],
+    });
+  }
+  return key;
+}
+
+export function fingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body ?? null)}`).digest('base64url');
+}
+
+interface StoredResponse {
+  fingerprint: string;
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Runs `work` at most once per (route, key). The key is claimed with a transaction-scoped advisory
+ * lock, so of concurrent requests with a new key exactly one works while the others get 409; the
+ * work and the recorded response commit together, so a crash leaves neither behind.
+ */
+export async function idempotently(
+  db: Db,
+  route: string,
+  key: string,
+  requestFingerprint: string,
+  work: (tx: Tx) => Promise<APIGatewayProxyStructuredResultV2>,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.raw<{ rows: { claimed: boolean }[] }>(
+      'SELECT pg_try_advisory_xact_lock(hashtextextended(?, 0)) AS claimed',
+      [`${route}\n${key}`],
+    );
+    if (!rows[0]!.claimed) {
+      throw new HttpProblem(409, 'A request with this Idempotency-Key is still being processed; retry later', {
+        type: '/problems/idempotency-key-in-use',
+        headers: { 'retry-after': '1' },
+      });
+    }
+    const earlier: StoredResponse | undefined = await tx('idempotency_keys')
+      .select('fingerprint', 'status', 'headers', 'body')
+      .where({ route, key })
+      .where('created_at', '>', tx.raw(`now() - interval '${keyLifetimeHours} hours'`))
+      .first();
+    if (earlier) {
+      if (earlier.fingerprint !== requestFingerprint) {
+        throw new HttpProblem(422, 'This Idempotency-Key was used for a different request', {
+          type: '/problems/idempotency-key-reused',
+        });
+      }
+      return { statusCode: earlier.status, headers: { ...earlier.headers, 'idempotent-replayed': 'true' }, body: earlier.body };
+    }
+    const response = await work(tx);
+    await tx('idempotency_keys')
+      .insert({
+        route,
+        key,
+        fingerprint: requestFingerprint,
+        status: response.statusCode,
+        headers: JSON.stringify(response.headers ?? {}),
+        body: response.body ?? '',
+        created_at: tx.fn.now(),
+      })
+      .onConflict(['route', 'key'])
+      .merge(); // an expired record of the same key
+    return response;
+  });
+}
