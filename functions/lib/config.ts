@@ -48,6 +48,11 @@ export function loadConfig(service: ServiceName, env: Env = process.env) {
     /** Deliveries of one message before it goes to its dead-letter queue */
     deliveryLimit: integer(env, 'AMQP_DELIVERY_LIMIT', 20, 1, 1000),
     relayBatchSize: integer(env, 'RELAY_BATCH_SIZE', 200, 1, 10_000),
+    /**
+     * Hours that sent outbox rows and inbox rows are kept. An inbox row must outlive every copy of its
+     * message that the broker may still deliver (redeliveries, re-driven dead letters), hence a day at least.
+     */
+    retentionHours: integer(env, 'RETENTION_HOURS', 7 * 24, 24),
     /** Overrides the schedule of every scheduled function in the runner (0: as serverless.yml says) */
     scheduleIntervalMs: integer(env, 'SCHEDULE_INTERVAL_MS', 0, 0),
     paymentsUrl: url(env, 'PAYMENTS_URL', 'http://127.0.0.1:8001', ['http:']),

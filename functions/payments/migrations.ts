@@ -48,4 +48,13 @@ export const migrations = {
       await db.raw('DROP TABLE idempotency_keys;');
     },
   },
+  '003_inbox_received_index': {
+    async up(db: Knex) {
+      // The cleanup finds old inbox rows by age.
+      await db.raw('CREATE INDEX inbox_received ON inbox (received_at);');
+    },
+    async down(db: Knex) {
+      await db.raw('DROP INDEX inbox_received;');
+    },
+  },
 };
