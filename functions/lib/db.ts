@@ -99,6 +99,8 @@ export async function createOutboxAndInbox(db: Knex): Promise<void> {
       type text NOT NULL,
       received_at timestamptz NOT NULL DEFAULT now()
     );
+    -- The cleanup finds old inbox rows by age.
+    CREATE INDEX inbox_received ON inbox (received_at);
   `);
 }
 

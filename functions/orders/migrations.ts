@@ -22,25 +22,12 @@ export const migrations = {
         CREATE INDEX purchases_by_user ON purchases (user_id, seq DESC);
       `);
       await createOutboxAndInbox(db);
+      await createIdempotencyKeys(db);
     },
     async down(db: Knex) {
       await dropOutboxAndInbox(db);
-      await db.raw('DROP TABLE purchases;');
-    },
-  },
-  '002_idempotency_keys': {
-    up: createIdempotencyKeys,
-    async down(db: Knex) {
       await db.raw('DROP TABLE idempotency_keys;');
-    },
-  },
-  '003_inbox_received_index': {
-    async up(db: Knex) {
-      // The cleanup finds old inbox rows by age.
-      await db.raw('CREATE INDEX inbox_received ON inbox (received_at);');
-    },
-    async down(db: Knex) {
-      await db.raw('DROP INDEX inbox_received;');
+      await db.raw('DROP TABLE purchases;');
     },
   },
 };
