@@ -11,7 +11,13 @@ export type Tx = Knex.Transaction;
 export function createDb(url: string, poolMax: number): Db {
   return knex({
     client: 'pg',
-    connection: { connectionString: url, application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'shop' },
+    connection: {
+      connectionString: url,
+      application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'shop',
+      // A process frozen in the middle of a transaction (stopped, paused, partitioned) must not hold
+      // its row locks for ever: PostgreSQL ends such a session, and its work is done again elsewhere.
+      idle_in_transaction_session_timeout: 15_000,
+    },
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 10_000,
     log: {
