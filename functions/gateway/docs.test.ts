@@ -1,44 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { expectResponseMatchesSpec } from '../../test/support/contract.js';
+import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
 import { asset, openapi, page } from './docs.js';
-
-const context = {} as Context;
 
 const packageFile = (file: string) => readFileSync(createRequire(import.meta.url).resolve(`swagger-ui-dist/${file}`), 'utf8');
 
-function get(routeKey: string, rawPath: string, options: { file?: string; headers?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: `GET ${routeKey}`,
-    rawPath,
-    rawQueryString: '',
-    headers: options.headers ?? {},
-    ...(options.file !== undefined && { pathParameters: { file: options.file } }),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method: 'GET', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId: 'request-1',
-      routeKey: `GET ${routeKey}`,
-      stage: '$default',
-      time: '31/Jan/2025:10:00:00 +0000',
-      timeEpoch: 1738317600000,
-    },
-  };
-}
-
-const getAsset = (file: string, headers?: Record<string, string>) => asset(get('/docs/{file}', `/docs/${file}`, { file, headers }), context);
+const getAsset = (file: string, headers?: Record<string, string>) =>
+  asset(httpEvent('GET', `/docs/${file}`, { routeKey: 'GET /docs/{file}', path: { file }, headers }), lambdaContext);
 
 describe('GET /openapi.yaml', () => {
   it('serves the OpenAPI 3.1 document as YAML, revalidated on every use', async () => {
-    const res = await openapi(get('/openapi.yaml', '/openapi.yaml'), context);
+    const res = await openapi(httpEvent('GET', '/openapi.yaml'), lambdaContext);
     expect(res.statusCode).toBe(200);
     expect(res.headers).toMatchObject({ 'content-type': 'application/yaml; charset=utf-8', 'cache-control': 'no-cache' });
     const document = parse(res.body!) as { openapi: string; paths: Record<string, unknown> };
@@ -50,7 +26,7 @@ describe('GET /openapi.yaml', () => {
 
 describe('GET /docs', () => {
   it('serves a page of our own that loads Swagger UI from /docs, never from a CDN', async () => {
-    const res = await page(get('/docs', '/docs'), context);
+    const res = await page(httpEvent('GET', '/docs'), lambdaContext);
     expect(res.statusCode).toBe(200);
     expect(res.headers).toMatchObject({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
     expect(res.body).toContain('<title>Shop API</title>');
@@ -61,7 +37,7 @@ describe('GET /docs', () => {
   });
 
   it('serves every file the page loads', async () => {
-    const res = await page(get('/docs', '/docs'), context);
+    const res = await page(httpEvent('GET', '/docs'), lambdaContext);
     const files = [...res.body!.matchAll(/(?:href|src)="\/docs\/([^"]+)"/g)].map((m) => m[1]!);
     expect(files).toHaveLength(3);
     for (const file of files) {
@@ -117,8 +93,8 @@ describe('GET /docs/{file}', () => {
 describe('conditional requests', () => {
   type Fetch = (headers?: Record<string, string>) => Promise<APIGatewayProxyStructuredResultV2>;
   const cases: [string, Fetch][] = [
-    ['/openapi.yaml', (headers) => openapi(get('/openapi.yaml', '/openapi.yaml', { headers }), context)],
-    ['/docs', (headers) => page(get('/docs', '/docs', { headers }), context)],
+    ['/openapi.yaml', (headers) => openapi(httpEvent('GET', '/openapi.yaml', { headers }), lambdaContext)],
+    ['/docs', (headers) => page(httpEvent('GET', '/docs', { headers }), lambdaContext)],
     ['/docs/swagger-ui-bundle.js', (headers) => getAsset('swagger-ui-bundle.js', headers)],
   ];
 
@@ -146,7 +122,7 @@ describe('conditional requests', () => {
 
   it('gives each file its own etag, so one file never validates another', async () => {
     const tags = await Promise.all(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-initializer.js'].map(async (f) => (await getAsset(f)).headers!.etag));
-    const pageTag = (await page(get('/docs', '/docs'), context)).headers!.etag;
+    const pageTag = (await page(httpEvent('GET', '/docs'), lambdaContext)).headers!.etag;
     expect(new Set([...tags, pageTag]).size).toBe(4);
     expect((await getAsset('swagger-ui.css', { 'if-none-match': String(pageTag) })).statusCode).toBe(200);
   });

@@ -1,11 +1,10 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { callHttp, httpEvent, type HttpResult } from '../../test/support/lambda.js';
 import { bodyLimitBytes, created, httpHandler, ok, type HttpRequest } from './http.js';
 import type { Db } from './db.js';
 import { Money } from './money.js';
 import { HttpProblem, type FieldError, type ProblemBody } from './problem.js';
 
-const context = {} as Context;
 // These handlers never reach a database (no Idempotency-Key is sent); a function, so echoed bodies leave it out.
 const noDb = (() => {
   throw new Error('no database in these tests');
@@ -22,70 +21,23 @@ const handlers = {
   getPurchase: echo('getPurchase'),
 };
 
-interface EventOptions {
-  body?: string;
-  json?: unknown;
-  headers?: Record<string, string>;
-  pathParameters?: Record<string, string>;
-  queryStringParameters?: Record<string, string>;
-  isBase64Encoded?: boolean;
-}
-
-function event(method: string, rawPath: string, options: EventOptions = {}): APIGatewayProxyEventV2 {
-  const body = options.json !== undefined ? JSON.stringify(options.json) : options.body;
-  const headers = options.headers ?? (body !== undefined ? { 'content-type': 'application/json' } : {});
-  const query = options.queryStringParameters;
-  return {
-    version: '2.0',
-    routeKey: `${method} ${rawPath}`,
-    rawPath,
-    rawQueryString: query ? new URLSearchParams(query).toString() : '',
-    headers,
-    ...(options.pathParameters && { pathParameters: options.pathParameters }),
-    ...(query && { queryStringParameters: query }),
-    ...(body !== undefined && { body }),
-    isBase64Encoded: options.isBase64Encoded ?? false,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId: 'request-1',
-      routeKey: `${method} ${rawPath}`,
-      stage: '$default',
-      time: '31/Jan/2025:10:00:00 +0000',
-      timeEpoch: 1738317600000,
-    },
-  };
-}
-
-async function call(
-  handler: (e: APIGatewayProxyEventV2, c: Context) => Promise<unknown>,
-  e: APIGatewayProxyEventV2,
-): Promise<APIGatewayProxyStructuredResultV2 & { statusCode: number }> {
-  const result = (await handler(e, context)) as APIGatewayProxyStructuredResultV2;
-  expect(typeof result.statusCode).toBe('number');
-  return result as APIGatewayProxyStructuredResultV2 & { statusCode: number };
-}
-
-const createWallet = (json: unknown) => call(handlers.createWallet, event('POST', '/api/wallet/create', { json }));
+const createWallet = (json: unknown) => callHttp(handlers.createWallet, httpEvent('POST', '/api/wallet/create', { body: json }));
 const deposit = (json: unknown, userId = '42') =>
-  call(handlers.deposit, event('POST', `/api/wallet/${userId}/deposit`, { json, pathParameters: { user_id: userId } }));
-const createPurchase = (json: unknown) => call(handlers.createPurchase, event('POST', '/api/purchase', { json }));
+  callHttp(handlers.deposit, httpEvent('POST', `/api/wallet/${userId}/deposit`, { body: json, path: { user_id: userId } }));
+const createPurchase = (json: unknown) => callHttp(handlers.createPurchase, httpEvent('POST', '/api/purchase', { body: json }));
 const listPurchases = (query?: Record<string, string>) =>
-  call(handlers.listPurchases, event('GET', '/api/purchases', query ? { queryStringParameters: query } : {}));
+  callHttp(handlers.listPurchases, httpEvent('GET', '/api/purchases', { query }));
 const getWallet = (userId: string) =>
-  call(echo('getWallet'), event('GET', `/api/wallet/${userId}`, { pathParameters: { user_id: userId } }));
+  callHttp(echo('getWallet'), httpEvent('GET', `/api/wallet/${userId}`, { path: { user_id: userId } }));
 
 /** The echoed request of a 2xx answer. */
-function accepted(result: APIGatewayProxyStructuredResultV2 & { statusCode: number }): HttpRequest {
+function accepted(result: HttpResult): HttpRequest {
   expect(result.statusCode, result.body).toBe(200);
   return JSON.parse(result.body ?? '') as HttpRequest;
 }
 
 /** The problem of an error answer, checked to be a well-formed application/problem+json. */
-function problem(result: APIGatewayProxyStructuredResultV2 & { statusCode: number }, status: number): ProblemBody {
+function problem(result: HttpResult, status: number): ProblemBody {
   expect(result.statusCode, result.body).toBe(status);
   expect(result.headers?.['content-type']).toBe('application/problem+json');
   const body = JSON.parse(result.body ?? '') as ProblemBody;
@@ -96,7 +48,7 @@ function problem(result: APIGatewayProxyStructuredResultV2 & { statusCode: numbe
   return body;
 }
 
-function invalid(result: APIGatewayProxyStructuredResultV2 & { statusCode: number }): FieldError[] {
+function invalid(result: HttpResult): FieldError[] {
   const body = problem(result, 400);
   expect(body.type).toBe('/problems/validation');
   expect(body.errors?.length).toBeGreaterThan(0);
@@ -238,7 +190,7 @@ describe('path parameters are parsed strictly', () => {
   });
 
   it('refuses a purchase id that is not a uuid and passes a uuid through as text', async () => {
-    const get = (id: string) => call(handlers.getPurchase, event('GET', `/api/purchase/${id}`, { pathParameters: { purchase_id: id } }));
+    const get = (id: string) => callHttp(handlers.getPurchase, httpEvent('GET', `/api/purchase/${id}`, { path: { purchase_id: id } }));
     expect(invalid(await get('42'))).toEqual([expect.objectContaining({ in: 'path', name: 'purchase_id' })]);
     const id = '0b7c9a52-3f7e-4f5e-9a41-2d1f1c3b9e10';
     expect(accepted(await get(id)).path).toEqual({ purchase_id: id });
@@ -286,7 +238,7 @@ describe('query parameters', () => {
 describe('the body as it arrives', () => {
   it('answers 400 /problems/malformed-json for a body that is not JSON', async () => {
     for (const body of ['{', '{"amount": 5,}', "{'amount': 5}", 'amount=5']) {
-      const result = await call(handlers.deposit, event('POST', '/api/wallet/42/deposit', { body, pathParameters: { user_id: '42' } }));
+      const result = await callHttp(handlers.deposit, httpEvent('POST', '/api/wallet/42/deposit', { rawBody: body, path: { user_id: '42' } }));
       expect(problem(result, 400).type, body).toBe('/problems/malformed-json');
     }
   });
@@ -294,28 +246,28 @@ describe('the body as it arrives', () => {
   it('answers 415 for a body that is not declared as JSON', async () => {
     const declared: Record<string, string>[] = [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}];
     for (const headers of declared) {
-      const e = event('POST', '/api/wallet/create', { body: '{"user_id":1}', headers });
-      expect(problem(await call(handlers.createWallet, e), 415).title).toBe('Unsupported Media Type');
+      const e = httpEvent('POST', '/api/wallet/create', { rawBody: '{"user_id":1}', headers });
+      expect(problem(await callHttp(handlers.createWallet, e), 415).title).toBe('Unsupported Media Type');
     }
   });
 
   it('accepts JSON with a charset', async () => {
-    const e = event('POST', '/api/wallet/create', { body: '{"user_id":1}', headers: { 'content-type': 'application/json; charset=utf-8' } });
-    expect(accepted(await call(handlers.createWallet, e)).body).toEqual({ user_id: 1 });
+    const e = httpEvent('POST', '/api/wallet/create', { rawBody: '{"user_id":1}', headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(accepted(await callHttp(handlers.createWallet, e)).body).toEqual({ user_id: 1 });
   });
 
   it('reads a base64-encoded body', async () => {
     const body = Buffer.from('{"user_id":3}').toString('base64');
-    const e = event('POST', '/api/wallet/create', { body, isBase64Encoded: true, headers: { 'content-type': 'application/json' } });
-    expect(accepted(await call(handlers.createWallet, e)).body).toEqual({ user_id: 3 });
+    const e = httpEvent('POST', '/api/wallet/create', { rawBody: body, isBase64Encoded: true, headers: { 'content-type': 'application/json' } });
+    expect(accepted(await callHttp(handlers.createWallet, e)).body).toEqual({ user_id: 3 });
   });
 
   it('accepts a body of exactly 64 KiB and answers 413 for one byte more', async () => {
     expect(bodyLimitBytes).toBe(64 * 1024);
     const json = '{"user_id":1}';
     const atLimit = json + ' '.repeat(bodyLimitBytes - json.length);
-    expect(accepted(await call(handlers.createWallet, event('POST', '/api/wallet/create', { body: atLimit }))).body).toEqual({ user_id: 1 });
-    const over = await call(handlers.createWallet, event('POST', '/api/wallet/create', { body: atLimit + ' ' }));
+    expect(accepted(await callHttp(handlers.createWallet, httpEvent('POST', '/api/wallet/create', { rawBody: atLimit }))).body).toEqual({ user_id: 1 });
+    const over = await callHttp(handlers.createWallet, httpEvent('POST', '/api/wallet/create', { rawBody: atLimit + ' ' }));
     expect(problem(over, 413).title).toBe('Content Too Large');
   });
 
@@ -323,7 +275,7 @@ describe('the body as it arrives', () => {
     const description = 'é'.repeat(20_000); // 40 000 bytes in UTF-8, more than 64 KiB once repeated below
     const body = JSON.stringify({ user_id: 1, amount: 1, description: description + description });
     expect(body.length).toBeLessThan(bodyLimitBytes);
-    problem(await call(handlers.createPurchase, event('POST', '/api/purchase', { body })), 413);
+    problem(await callHttp(handlers.createPurchase, httpEvent('POST', '/api/purchase', { rawBody: body })), 413);
   });
 });
 
@@ -333,7 +285,7 @@ describe('errors of the handler itself', () => {
     const handler = httpHandler('createWallet', async () => {
       throw new Error('connect ECONNREFUSED postgres://admin:secret@db:5432/payments');
     }, options);
-    const result = await call(handler, event('POST', '/api/wallet/create', { json: { user_id: 1 } }));
+    const result = await callHttp(handler, httpEvent('POST', '/api/wallet/create', { body: { user_id: 1 } }));
     const body = problem(result, 500);
     expect(body).toEqual({
       type: 'about:blank',
@@ -348,7 +300,7 @@ describe('errors of the handler itself', () => {
   it('does not run the handler when the request is invalid', async () => {
     const work = vi.fn(async () => ok({}));
     const handler = httpHandler('deposit', work, options);
-    invalid(await call(handler, event('POST', '/api/wallet/42/deposit', { json: { amount: '5' }, pathParameters: { user_id: '42' } })));
+    invalid(await callHttp(handler, httpEvent('POST', '/api/wallet/42/deposit', { body: { amount: '5' }, path: { user_id: '42' } })));
     expect(work).not.toHaveBeenCalled();
   });
 
@@ -356,7 +308,7 @@ describe('errors of the handler itself', () => {
     const handler = httpHandler('getWallet', async ({ path }) => {
       throw new HttpProblem(404, `User ${String(path.user_id)} has no wallet`, { headers: { 'cache-control': 'no-store' } });
     }, options);
-    const result = await call(handler, event('GET', '/api/wallet/42', { pathParameters: { user_id: '42' } }));
+    const result = await callHttp(handler, httpEvent('GET', '/api/wallet/42', { path: { user_id: '42' } }));
     expect(problem(result, 404)).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'User 42 has no wallet' });
     expect(result.headers?.['cache-control']).toBe('no-store');
   });
@@ -367,7 +319,7 @@ describe('errors of the handler itself', () => {
       async ({ body }) => created({ ...(body as object), balance: new Money(30n) }, '/api/wallet/1'),
       options,
     );
-    const result = await call(handler, event('POST', '/api/wallet/create', { json: { user_id: 1 } }));
+    const result = await callHttp(handler, httpEvent('POST', '/api/wallet/create', { body: { user_id: 1 } }));
     expect(result).toMatchObject({ statusCode: 201, headers: { 'content-type': 'application/json', location: '/api/wallet/1' } });
     expect(result.body).toBe('{"user_id":1,"balance":0.30}');
   });

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, dropDatabase, query, uniqueName } from '../../test/support/db.js';
+import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
 import { fingerprint } from './idempotency.js';
 
 const name = uniqueName('idempotency');
@@ -15,25 +16,18 @@ let createWallet: Handler;
 let deposit: Handler;
 let destroy: () => Promise<void>;
 
-const context = { getRemainingTimeInMillis: () => 10_000 } as Context;
-
-function post(rawPath: string, routePath: string, body: unknown, key?: string, pathParameters?: Record<string, string>): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: `POST ${routePath}`,
-    rawPath,
-    rawQueryString: '',
+/** A POST of `body` as JSON to the route, with the Idempotency-Key when there is one. */
+const post = (rawPath: string, route: string, body: unknown, key?: string, path?: Record<string, string>) =>
+  httpEvent('POST', rawPath, {
+    routeKey: `POST ${route}`,
+    body,
+    path,
     headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { 'idempotency-key': key }) },
-    pathParameters,
-    requestContext: { http: { method: 'POST', path: rawPath } } as APIGatewayProxyEventV2['requestContext'],
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
+  });
 
-const order = (body: unknown, key?: string) => createPurchase(post('/api/purchase', '/api/purchase', body, key), context);
+const order = (body: unknown, key?: string) => createPurchase(post('/api/purchase', '/api/purchase', body, key), lambdaContext);
 const pay = (userId: number, amount: number, key?: string) =>
-  deposit(post(`/api/wallet/${userId}/deposit`, '/api/wallet/{user_id}/deposit', { amount }, key, { user_id: String(userId) }), context);
+  deposit(post(`/api/wallet/${userId}/deposit`, '/api/wallet/{user_id}/deposit', { amount }, key, { user_id: String(userId) }), lambdaContext);
 
 const count = async (db: string, sql: string, params: unknown[] = []) => (await query<{ n: number }>(db, sql, params))[0]!.n;
 const purchases = (description: string) => count(ordersDb, 'SELECT count(*)::int AS n FROM purchases WHERE description = $1', [description]);
@@ -43,8 +37,8 @@ beforeAll(async () => {
   process.env.ORDERS_DATABASE_URL = databaseUrl(ordersDb);
   const migrateOrders = await import('../orders/migrate.js');
   const migratePayments = await import('../payments/migrate.js');
-  await migrateOrders.handler({}, context);
-  await migratePayments.handler({}, context);
+  await migrateOrders.handler({}, lambdaContext);
+  await migratePayments.handler({}, lambdaContext);
   createPurchase = (await import('../orders/createPurchase.js')).handler as Handler;
   createWallet = (await import('../payments/createWallet.js')).handler as Handler;
   deposit = (await import('../payments/deposit.js')).handler as Handler;
@@ -139,7 +133,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('keeps keys per route, and deposits once for a retried deposit', async () => {
-    expect((await createWallet(post('/api/wallet/create', '/api/wallet/create', { user_id: 7 }, 'shared-key'), context)).statusCode).toBe(201);
+    expect((await createWallet(post('/api/wallet/create', '/api/wallet/create', { user_id: 7 }, 'shared-key'), lambdaContext)).statusCode).toBe(201);
     const first = await pay(7, 10, 'shared-key');
     expect(first.statusCode).toBe(200);
     expect(await pay(7, 10, 'shared-key')).toEqual({ ...first, headers: { ...first.headers, 'idempotent-replayed': 'true' } });
@@ -151,7 +145,7 @@ describe('Idempotency-Key', () => {
   it('records a refusal that came after the work began, and replays it', async () => {
     const missing = await pay(99, 5, 'key-6');
     expect(missing.statusCode).toBe(404);
-    expect(await createWallet(post('/api/wallet/create', '/api/wallet/create', { user_id: 99 }), context)).toMatchObject({ statusCode: 201 });
+    expect(await createWallet(post('/api/wallet/create', '/api/wallet/create', { user_id: 99 }), lambdaContext)).toMatchObject({ statusCode: 201 });
     const replay = await pay(99, 5, 'key-6');
     expect(replay.statusCode).toBe(404);
     expect(replay.headers?.['idempotent-replayed']).toBe('true');

@@ -1,13 +1,11 @@
 // The orders service against a real PostgreSQL database of its own: purchases with their payment
 // request in one transaction, listing and paging, and the consumer that settles each order once.
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectResponseMatchesSpec } from '../../test/support/contract.js';
 import { databaseUrl, dropDatabase, query, uniqueName } from '../../test/support/db.js';
+import { envelope, httpEvent, invokeHttp, lambdaContext, rmqEvent, rmqRecord, type HttpReply } from '../../test/support/lambda.js';
 import type { Envelope, RefusalReason } from '../lib/messages.js';
 import type { ProblemBody } from '../lib/problem.js';
-import type { RmqEvent, RmqMessage } from '../lib/rmqEvent.js';
 
 const database = uniqueName('orders');
 delete process.env.ORDERS_DATABASE_URL;
@@ -21,8 +19,6 @@ const { handler: listPurchases } = await import('./listPurchases.js');
 const { handler: applyPaymentResult } = await import('./applyPaymentResult.js');
 const { store } = await import('./store.js');
 
-const context = { getRemainingTimeInMillis: () => 10_000, functionName: 'x' } as Context;
-
 interface Purchase {
   id: string;
   user_id: number;
@@ -34,60 +30,11 @@ interface Purchase {
   updated_at: string;
 }
 
-interface Reply<T = Record<string, unknown>> {
-  status: number;
-  headers: Record<string, string>;
-  text: string;
-  json: T;
-}
-
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
-
-function httpEvent(
-  method: string,
-  rawPath: string,
-  options: { path?: Record<string, string>; query?: Record<string, string>; body?: unknown } = {},
-): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: `${method} ${rawPath}`,
-    rawPath,
-    rawQueryString: new URLSearchParams(options.query).toString(),
-    headers: { 'content-type': 'application/json' },
-    ...(options.path && { pathParameters: options.path }),
-    ...(options.query && { queryStringParameters: options.query }),
-    ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId: randomUUID(),
-      routeKey: `${method} ${rawPath}`,
-      stage: '$default',
-      time: '31/Jan/2025:10:00:00 +0000',
-      timeEpoch: 1738317600000,
-    },
-  };
-}
-
-/** Invokes an HTTP function and checks its response against openapi.yaml. */
-async function invoke<T>(operationId: string, handler: Handler, event: APIGatewayProxyEventV2): Promise<Reply<T>> {
-  const result = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
-  const headers = (result.headers ?? {}) as Record<string, string>;
-  const text = result.body ?? '';
-  const json = JSON.parse(text) as T;
-  expectResponseMatchesSpec(operationId, result.statusCode!, headers['content-type'], json);
-  return { status: result.statusCode!, headers, text, json };
-}
-
-const create = (body: unknown) => invoke<Purchase>('createPurchase', createPurchase, httpEvent('POST', '/api/purchase', { body }));
+const create = (body: unknown) => invokeHttp<Purchase>('createPurchase', createPurchase, httpEvent('POST', '/api/purchase', { body }));
 const read = (id: string) =>
-  invoke<Purchase>('getPurchase', getPurchase, httpEvent('GET', `/api/purchase/${id}`, { path: { purchase_id: id } }));
+  invokeHttp<Purchase>('getPurchase', getPurchase, httpEvent('GET', `/api/purchase/${id}`, { path: { purchase_id: id } }));
 const list = (params: Record<string, string>) =>
-  invoke<{ purchases: Purchase[]; next_cursor: string | null }>(
+  invokeHttp<{ purchases: Purchase[]; next_cursor: string | null }>(
     'listPurchases',
     listPurchases,
     httpEvent('GET', '/api/purchases', { query: params }),
@@ -102,43 +49,12 @@ async function newPurchase(userId: number, amount = 1, description = 'A pair of 
 function paymentResult(
   purchase: { id: string; user_id: number; amount: number },
   outcome: 'succeeded' | RefusalReason,
-  messageId = randomUUID(),
 ): Envelope<'payment.succeeded' | 'payment.failed'> {
   const ref = { order_id: purchase.id, user_id: purchase.user_id, amount: purchase.amount.toFixed(2) };
-  return outcome === 'succeeded'
-    ? { message_id: messageId, type: 'payment.succeeded', occurred_at: new Date().toISOString(), payload: ref }
-    : { message_id: messageId, type: 'payment.failed', occurred_at: new Date().toISOString(), payload: { ...ref, reason: outcome } };
+  return outcome === 'succeeded' ? envelope('payment.succeeded', ref) : envelope('payment.failed', { ...ref, reason: outcome });
 }
 
-function rmqRecord(envelope: Envelope): RmqMessage {
-  const data = Buffer.from(JSON.stringify(envelope));
-  return {
-    basicProperties: {
-      contentType: 'application/json',
-      contentEncoding: null,
-      headers: null,
-      deliveryMode: 2,
-      priority: null,
-      correlationId: envelope.payload.order_id,
-      replyTo: null,
-      expiration: null,
-      messageId: envelope.message_id,
-      timestamp: null,
-      type: envelope.type,
-      userId: null,
-      appId: null,
-      clusterId: null,
-      bodySize: data.length,
-    },
-    redelivered: false,
-    data: data.toString('base64'),
-  };
-}
-
-const deliver = (...envelopes: Envelope[]) => {
-  const event: RmqEvent = { eventSource: 'aws:rmq', eventSourceArn: 'arn', rmqMessagesByQueue: { 'q::/': envelopes.map(rmqRecord) } };
-  return applyPaymentResult(event, context);
-};
+const deliver = (...envelopes: Envelope[]) => applyPaymentResult(rmqEvent(envelopes.map((e) => rmqRecord(e))), lambdaContext);
 
 async function count(table: 'purchases' | 'outbox'): Promise<number> {
   const [row] = await query<{ n: number }>(database, `SELECT count(*)::int AS n FROM ${table}`);
@@ -161,7 +77,7 @@ async function outboxFor(orderId: string): Promise<{ type: string; payload: Reco
 const statusChanges = async (orderId: string) => (await outboxFor(orderId)).filter((o) => o.type === 'order.status_changed');
 
 beforeAll(async () => {
-  await migrate({}, context);
+  await migrate({}, lambdaContext);
 });
 
 afterAll(async () => {
@@ -264,7 +180,7 @@ describe('GET /api/purchases', () => {
     const pageSizes: number[] = [];
     let cursor: string | null = null;
     do {
-      const res: Reply<{ purchases: Purchase[]; next_cursor: string | null }> = await list({
+      const res: HttpReply<{ purchases: Purchase[]; next_cursor: string | null }> = await list({
         user_id: '103',
         limit: '3',
         ...(cursor !== null && { cursor }),

@@ -1,13 +1,12 @@
 // The payments service against a real PostgreSQL database of its own: wallets, deposits, and the
 // consumer that charges each order at most once.
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectResponseMatchesSpec } from '../../test/support/contract.js';
 import { databaseUrl, dropDatabase, query, uniqueName } from '../../test/support/db.js';
+import { envelope, httpEvent, invokeHttp, lambdaContext, rmqEvent, rmqRecord } from '../../test/support/lambda.js';
 import type { Envelope } from '../lib/messages.js';
 import type { ProblemBody } from '../lib/problem.js';
-import { BatchFailure, type RmqEvent, type RmqMessage } from '../lib/rmqEvent.js';
+import { BatchFailure } from '../lib/rmqEvent.js';
 
 const database = uniqueName('payments');
 delete process.env.PAYMENTS_DATABASE_URL;
@@ -21,106 +20,18 @@ const { handler: getWallet } = await import('./getWallet.js');
 const { handler: processPayment } = await import('./processPayment.js');
 const { store } = await import('./store.js');
 
-const context = { getRemainingTimeInMillis: () => 10_000, functionName: 'x' } as Context;
-
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  text: string;
-  json: Record<string, unknown>;
-}
-
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
-
-function httpEvent(
-  method: string,
-  rawPath: string,
-  options: { path?: Record<string, string>; query?: Record<string, string>; body?: unknown; rawBody?: string } = {},
-): APIGatewayProxyEventV2 {
-  const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-  return {
-    version: '2.0',
-    routeKey: `${method} ${rawPath}`,
-    rawPath,
-    rawQueryString: new URLSearchParams(options.query).toString(),
-    headers: { 'content-type': 'application/json' },
-    ...(options.path && { pathParameters: options.path }),
-    ...(options.query && { queryStringParameters: options.query }),
-    ...(body !== undefined && { body }),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId: randomUUID(),
-      routeKey: `${method} ${rawPath}`,
-      stage: '$default',
-      time: '31/Jan/2025:10:00:00 +0000',
-      timeEpoch: 1738317600000,
-    },
-  };
-}
-
-/** Invokes an HTTP function and checks its response against openapi.yaml. */
-async function invoke(operationId: string, handler: Handler, event: APIGatewayProxyEventV2): Promise<Reply> {
-  const result = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
-  const headers = (result.headers ?? {}) as Record<string, string>;
-  const text = result.body ?? '';
-  const json = JSON.parse(text) as Record<string, unknown>;
-  expectResponseMatchesSpec(operationId, result.statusCode!, headers['content-type'], json);
-  return { status: result.statusCode!, headers, text, json };
-}
-
 const create = (body: unknown, rawBody?: string) =>
-  invoke('createWallet', createWallet, httpEvent('POST', '/api/wallet/create', { body, rawBody }));
+  invokeHttp('createWallet', createWallet, httpEvent('POST', '/api/wallet/create', { body, rawBody }));
 const depositTo = (userId: number | string, body: unknown) =>
-  invoke('deposit', deposit, httpEvent('POST', `/api/wallet/${userId}/deposit`, { path: { user_id: String(userId) }, body }));
+  invokeHttp('deposit', deposit, httpEvent('POST', `/api/wallet/${userId}/deposit`, { path: { user_id: String(userId) }, body }));
 const read = (userId: number | string) =>
-  invoke('getWallet', getWallet, httpEvent('GET', `/api/wallet/${userId}`, { path: { user_id: String(userId) } }));
+  invokeHttp('getWallet', getWallet, httpEvent('GET', `/api/wallet/${userId}`, { path: { user_id: String(userId) } }));
 
-function paymentRequested(orderId: string, userId: number, amount: string, messageId = randomUUID()): Envelope<'order.payment_requested'> {
-  return {
-    message_id: messageId,
-    type: 'order.payment_requested',
-    occurred_at: new Date().toISOString(),
-    payload: { order_id: orderId, user_id: userId, amount },
-  };
-}
-
-/** One record as Amazon MQ delivers it; `body` is sent as is when it is a string. */
-function rmqRecord(body: unknown, messageId: string | null): RmqMessage {
-  const data = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-  return {
-    basicProperties: {
-      contentType: 'application/json',
-      contentEncoding: null,
-      headers: null,
-      deliveryMode: 2,
-      priority: null,
-      correlationId: null,
-      replyTo: null,
-      expiration: null,
-      messageId,
-      timestamp: null,
-      type: null,
-      userId: null,
-      appId: null,
-      clusterId: null,
-      bodySize: data.length,
-    },
-    redelivered: false,
-    data: data.toString('base64'),
-  };
-}
-
-function rmqEvent(records: RmqMessage[]): RmqEvent {
-  return { eventSource: 'aws:rmq', eventSourceArn: 'arn', rmqMessagesByQueue: { 'q::/': records } };
-}
+const paymentRequested = (orderId: string, userId: number, amount: string) =>
+  envelope('order.payment_requested', { order_id: orderId, user_id: userId, amount });
 
 const deliver = (...envelopes: Envelope<'order.payment_requested'>[]) =>
-  processPayment(rmqEvent(envelopes.map((e) => rmqRecord(e, e.message_id))), context);
+  processPayment(rmqEvent(envelopes.map((e) => rmqRecord(e))), lambdaContext);
 
 async function walletCount(): Promise<number> {
   const [row] = await query<{ n: number }>(database, 'SELECT count(*)::int AS n FROM wallets');
@@ -156,7 +67,7 @@ async function walletWith(userId: number, amount?: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  await migrate({}, context);
+  await migrate({}, lambdaContext);
 });
 
 afterAll(async () => {
@@ -407,7 +318,7 @@ describe('processPayment (order.payment_requested)', () => {
     const badId = randomUUID();
     const event = rmqEvent([rmqRecord(good[0], good[0]!.message_id), rmqRecord(malformed(), badId), rmqRecord(good[1], good[1]!.message_id)]);
 
-    const error = await processPayment(event, context).then(
+    const error = await processPayment(event, lambdaContext).then(
       () => undefined,
       (e: unknown) => e,
     );
