@@ -3,9 +3,11 @@
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { parse } from 'yaml';
+import { buildWeb } from '../web/build.mjs';
 
 const { functions } = parse(readFileSync('serverless.yml', 'utf8'));
-const modules = [...new Set(Object.values(functions).map((f) => f.handler.slice(0, f.handler.lastIndexOf('.'))))];
+// A handler names its bundle (dist/functions/payments/deposit.handler); the source is functions/payments/deposit.ts.
+const modules = [...new Set(Object.values(functions).map((f) => f.handler.slice(0, f.handler.lastIndexOf('.')).replace(/^dist\//, '')))];
 
 // `import text from './file?raw'` bundles the file's text, as Vite does.
 const raw = {
@@ -37,6 +39,8 @@ const common = {
 };
 
 rmSync('dist', { recursive: true, force: true });
+// First: the gateway's web functions bundle the page's files from dist/web.
+await buildWeb('dist/web');
 await build({ ...common, entryPoints: modules.map((m) => ({ in: `${m}.ts`, out: m })) });
 await build({
   ...common,
@@ -44,6 +48,8 @@ await build({
     { in: 'infra/main.ts', out: 'runner' },
     { in: 'infra/start.ts', out: 'start' },
     { in: 'scripts/bench.ts', out: 'bench' },
+    { in: 'scripts/dlq.ts', out: 'dlq' },
+    { in: 'scripts/chaos.ts', out: 'chaos' },
   ],
 });
 console.log(`built ${modules.length} functions and the runner into dist/`);

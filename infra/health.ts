@@ -43,8 +43,19 @@ export function databaseCheck(url: string): { check: Check; close(): Promise<voi
 /** RabbitMQ accepts a connection. */
 export function brokerCheck(url: string): Check {
   return async () => {
-    const connection = await withTimeout(amqp.connect(url), 'RabbitMQ');
-    await connection.close();
+    // A probe's connection must never end the process: an error on it (RabbitMQ closing it with 541
+    // under load, say) is the probe's answer, and one that opens after the timeout is closed.
+    const connecting = amqp.connect(url).then((connection) => {
+      connection.on('error', () => undefined);
+      return connection;
+    });
+    try {
+      const connection = await withTimeout(connecting, 'RabbitMQ');
+      await connection.close();
+    } catch (error) {
+      void connecting.then((connection) => connection.close()).catch(() => undefined);
+      throw error;
+    }
     return {};
   };
 }

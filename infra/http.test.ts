@@ -342,6 +342,17 @@ describe('proxy routes', () => {
     expect(upstream.connections()).toBe(1);
   });
 
+  it('answers 413 itself for a body over the limit, without sending it to the upstream', async () => {
+    const upstream = await startUpstream((_req, res) => res.end('ok'));
+    const { port } = await start([{ method: 'POST', path: '/api/purchase', name: 'createPurchase', upstream: upstream.url }], { bodyLimit: 16 });
+
+    const reply = await send(port, '/api/purchase', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(17) });
+    expect(reply.status).toBe(413);
+    expect(reply.headers.connection).toBe('close');
+    expect(upstream.connections()).toBe(0);
+    expect((await send(port, '/api/purchase', { method: 'POST', body: 'x'.repeat(16) })).text).toBe('ok');
+  });
+
   it('answers 502 naming the upstream when it refuses the connection', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

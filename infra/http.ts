@@ -14,7 +14,9 @@ export type HttpFunction = (event: APIGatewayProxyEventV2, context: Context) => 
 export interface LocalRoute { method: string; path: string; name: string; handler: HttpFunction }
 /** `upstream` is the base URL of the service that owns the route, e.g. http://127.0.0.1:8001 */
 export interface ProxyRoute { method: string; path: string; name: string; upstream: string }
-export type Route = LocalRoute | ProxyRoute;
+/** Answered by the host itself with a long-lived response (Server-Sent Events): no event, no upstream, no timeout */
+export interface StreamRoute { method: string; path: string; name: string; stream(req: IncomingMessage, res: ServerResponse, url: URL): void }
+export type Route = LocalRoute | ProxyRoute | StreamRoute;
 
 export interface HttpHost {
   server: http.Server;
@@ -334,7 +336,11 @@ export function createHttpHost(routes: Route[], options: HttpHostOptions = {}): 
         throw new HttpProblem(405, `${method} is not allowed on ${url.pathname}; allowed: ${allow}`, { headers: { allow } });
       }
       const { route, pathParameters } = match;
+      if ('stream' in route) return route.stream(req, res, url);
       if ('upstream' in route) {
+        // The service would refuse it at once and close while the rest is still being sent, which
+        // the proxy sees as EPIPE (a 502): refuse it here, as API Gateway does past its own limit.
+        if (Number(req.headers['content-length'] ?? 0) > settings.bodyLimit) throw tooLarge(settings.bodyLimit);
         await forward(req, res, url, route, agent, settings.upstreamTimeoutMs);
         return;
       }

@@ -35,6 +35,8 @@ interface RawManifest {
 }
 
 const services: readonly Service[] = ['payments', 'orders', 'gateway'];
+// Lambda's event source reads the full queue name from serverless.yml; the runner adds AMQP_NAMESPACE itself.
+const namespacePrefix = /^\$\{param:amqpNamespace\}\./;
 
 export function parseRate(expression: string): number {
   const match = /^rate\((\d+) (second|seconds|minute|minutes|hour|hours|day|days)\)$/.exec(expression);
@@ -48,10 +50,13 @@ export function parseManifest(text: string): FunctionSpec[] {
   const raw = parse(text) as RawManifest;
   const wakeOn = raw.custom?.runner?.wakeOn ?? {};
   return Object.entries(raw.functions).map(([name, fn]) => {
+    // Handlers name the bundles (dist/functions/<service>/<module>.<export>), as Lambda loads them.
     const dot = fn.handler.lastIndexOf('.');
-    const module = fn.handler.slice(0, dot);
+    const module = fn.handler.slice(0, dot).replace(/^dist\//, '');
     const service = module.split('/')[1] as Service;
-    if (!services.includes(service)) throw new Error(`${name}: handler ${fn.handler} is not under functions/<service>/`);
+    if (!fn.handler.startsWith('dist/functions/') || !services.includes(service)) {
+      throw new Error(`${name}: handler ${fn.handler} is not under dist/functions/<service>/`);
+    }
     const events = fn.events ?? [];
     const rates = events.flatMap((e) => {
       if (!e.schedule) return [];
@@ -64,7 +69,7 @@ export function parseManifest(text: string): FunctionSpec[] {
       module,
       exportName: fn.handler.slice(dot + 1),
       http: events.flatMap((e) => (e.httpApi ? [{ method: e.httpApi.method.toUpperCase(), path: e.httpApi.path }] : [])),
-      queues: events.flatMap((e) => (e.rabbitmq ? [{ queue: e.rabbitmq.queue, batchSize: e.rabbitmq.batchSize ?? 100 }] : [])),
+      queues: events.flatMap((e) => (e.rabbitmq ? [{ queue: e.rabbitmq.queue.replace(namespacePrefix, ''), batchSize: e.rabbitmq.batchSize ?? 100 }] : [])),
       schedules: rates.map(parseRate),
       wakeOn: wakeOn[name],
     };

@@ -11,6 +11,7 @@ import { listen, type Listener } from './listen.js';
 import { functionsOf, manifest, type FunctionSpec, type Service } from './manifest.js';
 import { startQueueConsumer, type QueueConsumer } from './rmq.js';
 import { backoff, startSchedule, type Schedule } from './schedule.js';
+import { startStatusStream, type StatusStreamHost } from './statusStream.js';
 
 // A handler of any kind; each host below knows which event its functions take.
 export type AnyHandler = (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
@@ -79,12 +80,16 @@ export async function startRunner({ service, config, load, only }: RunnerOptions
   const routes: Route[] = fns.flatMap((fn) =>
     fn.http.map((r) => ({ ...r, name: fn.name, handler: handlers.get(fn.name) as unknown as HttpFunction })),
   );
+  let statusStream: StatusStreamHost | undefined;
   if (service === 'gateway') {
     // The gateway stands in for API Gateway: every other service's routes go to that service.
     for (const fn of manifest.filter((f) => f.service !== 'gateway')) {
       const upstream = upstreamOf(fn.service, config)!;
       routes.push(...fn.http.map((r) => ({ ...r, name: fn.name, upstream })));
     }
+    // And it streams order status changes to browsers itself: no function can hold a stream open.
+    statusStream = await startStatusStream({ amqpUrl: config.amqpUrl, namespace: config.amqpNamespace });
+    routes.push(statusStream.route);
   }
   const checks: Record<string, Check> = {};
   const database = service === 'gateway' ? undefined : databaseCheck(config.databaseUrl);
@@ -136,8 +141,9 @@ export async function startRunner({ service, config, load, only }: RunnerOptions
     port,
     async stop() {
       stopped = true;
-      // Stop taking work, then let what is in flight finish.
+      // Stop taking work, then let what is in flight finish; event streams end at once, as they never would.
       await Promise.all([
+        statusStream?.stop(),
         http?.close(config.shutdownTimeoutMs),
         ...consumers.map((c) => c.stop()),
         ...schedules.map((s) => s.stop()),

@@ -25,4 +25,4 @@ process.on('SIGINT', () => stop('SIGTERM', 0));
 process.on('SIGTERM', () => stop('SIGTERM', 0));
 let exited = 0;
 for (const child of children) child.on('exit', () => ++exited === children.length && process.exit(exitCode));
-console.log('Shop: gateway on http://127.0.0.1:8005 (Swagger UI at /docs); payments on 8001, orders on 8002');
+console.log('Shop: http://127.0.0.1:8005 (the shop at /, Swagger UI at /docs); payments on 8001, orders on 8002');

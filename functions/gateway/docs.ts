@@ -1,29 +1,14 @@
 // GET /openapi.yaml, GET /docs, GET /docs/{file}: the contract and Swagger UI over it. Every file is
 // bundled into the function as text, so nothing is read from disk and nothing comes from a CDN.
-import { createHash } from 'node:crypto';
-import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import swaggerUiBundle from 'swagger-ui-dist/swagger-ui-bundle.js?raw';
 import swaggerUiCss from 'swagger-ui-dist/swagger-ui.css?raw';
 import spec from '../../openapi.yaml?raw';
 import { HttpProblem, problemResponse } from '../lib/problem.js';
-
-interface StaticFile {
-  body: string;
-  contentType: string;
-  cacheControl: string;
-  etag: string;
-}
+import { getHandler, serve, staticFile, type StaticFile } from './static.js';
 
 // The Swagger UI files change only with a deploy; their URLs carry no version, so no `immutable`.
 const cachedForADay = 'public, max-age=86400';
 const alwaysRevalidate = 'no-cache';
-
-function staticFile(body: string, contentType: string, cacheControl: string): StaticFile {
-  const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
-  return { body, contentType, cacheControl, etag };
-}
 
 const pageHtml = `<!doctype html>
 <html lang="en">
@@ -59,27 +44,6 @@ const assets = new Map<string, StaticFile>([
   ['swagger-ui-bundle.js', staticFile(swaggerUiBundle, 'text/javascript; charset=utf-8', cachedForADay)],
   ['swagger-initializer.js', staticFile(initializerJs, 'text/javascript; charset=utf-8', cachedForADay)],
 ]);
-
-/** If-None-Match uses the weak comparison (RFC 9110, 13.1.2): `W/"x"` matches `"x"`. */
-function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((tag) => {
-    const candidate = tag.trim();
-    return candidate === '*' || candidate.replace(/^W\//, '') === etag;
-  });
-}
-
-function serve(file: StaticFile, event: APIGatewayProxyEventV2): APIGatewayProxyStructuredResultV2 {
-  const cacheHeaders = { 'cache-control': file.cacheControl, etag: file.etag };
-  if (matchesEtag(event.headers['if-none-match'], file.etag)) return { statusCode: 304, headers: cacheHeaders };
-  return { statusCode: 200, headers: { 'content-type': file.contentType, ...cacheHeaders }, body: file.body };
-}
-
-function getHandler(respond: (event: APIGatewayProxyEventV2) => APIGatewayProxyStructuredResultV2) {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(httpHeaderNormalizer())
-    .handler(async (event) => respond(event));
-}
 
 export const openapi = getHandler((event) => serve(specFile, event));
 

@@ -40,6 +40,7 @@ const confirmTimeoutMs = 10_000;
 export class Publisher {
   private channel: ConfirmChannel | undefined;
   private readonly returned = new Set<string>();
+  private readonly waiting = new Set<() => void>();
 
   private constructor(
     private readonly exchange: string,
@@ -58,8 +59,29 @@ export class Publisher {
       channel.on('return', (message) => publisher.returned.add(String(message.properties.messageId)));
       await declareTopology(channel, namespace, deliveryLimit);
       publisher.channel = channel;
+      for (const wake of publisher.waiting) wake();
     });
     return publisher;
+  }
+
+  /**
+   * Resolves once the channel is open, or rejects after `timeoutMs`. A fresh process (a Lambda cold
+   * start, a serverless-offline worker) is still connecting when its first invocation arrives.
+   */
+  async ready(timeoutMs: number): Promise<void> {
+    if (this.channel) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiting.delete(done);
+        reject(new Error(`not connected to RabbitMQ within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.add(done);
+    });
   }
 
   /**

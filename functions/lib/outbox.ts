@@ -62,12 +62,15 @@ export interface RelayResult {
   more: boolean;
 }
 
+const connectTimeoutMs = 5_000;
+
 /** The relay as a scheduled function: drains the outbox while its invocation has time left. */
 export function relayHandler(config: Config, db: () => Db) {
   let publisher: Promise<Publisher> | undefined;
   return middy<ScheduledEvent, RelayResult>().handler(async (_event, context: Context) => {
     publisher ??= Publisher.connect(config.amqpUrl, config.amqpNamespace, config.deliveryLimit, `${config.service}-relay`);
     const connected = await publisher;
+    await connected.ready(Math.max(0, Math.min(connectTimeoutMs, context.getRemainingTimeInMillis() - 2_000)));
     let published = 0;
     for (;;) {
       const { claimed, sent } = await relayBatch(db(), connected, config.relayBatchSize);

@@ -37,7 +37,9 @@ export async function declareTopology(channel: Channel, namespace: string, deliv
   await channel.assertExchange(n.deadLetterExchange, 'direct', { durable: true });
   for (const [queue, types] of Object.entries(queueBindings)) {
     const dead = n.deadLetterQueue(queue);
-    await channel.assertQueue(dead, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    // A parking lot: a classic queue has no delivery limit, so listing and re-driving dead letters
+    // (which requeues them) can never drop one, as a quorum queue's limit would on RabbitMQ 4.
+    await channel.assertQueue(dead, { durable: true, arguments: { 'x-queue-type': 'classic' } });
     await channel.bindQueue(dead, n.deadLetterExchange, n.queue(queue));
     await channel.assertQueue(n.queue(queue), {
       durable: true,

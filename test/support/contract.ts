@@ -95,3 +95,15 @@ export function expectResponseMatchesSpec(operationId: string, status: number, c
     throw new Error(`${what} ${range}: the body does not match openapi.yaml:\n${listErrors(validate.errors ?? [])}\nbody: ${excerpt(body)}`);
   }
 }
+
+/** Throws unless `value` matches the schema `#/components/schemas/<name>` (a message that is not a response body). */
+export function expectMatchesSchema(name: string, value: unknown): void {
+  const schemaAt = pointer('components', 'schemas', name);
+  if (at(schemaAt) === undefined) throw new Error(`openapi.yaml has no schema ${name}`);
+  let validate = validators.get(schemaAt);
+  if (!validate) {
+    validate = ajv.compile({ $ref: `${specId}#${schemaAt}` });
+    validators.set(schemaAt, validate);
+  }
+  if (!validate(value)) throw new Error(`${name}: the value does not match openapi.yaml:\n${listErrors(validate.errors ?? [])}\nvalue: ${excerpt(value)}`);
+}

@@ -21,8 +21,9 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-export function startBundle(args: string[], env: Record<string, string>, command = process.execPath): ServiceProcess {
-  const child = spawn(command, args, { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `cwd` defaults to the repository root; a container's test passes the folder laid out as its image. */
+export function startBundle(args: string[], env: Record<string, string>, command = process.execPath, cwd = root): ServiceProcess {
+  const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
