@@ -90,16 +90,31 @@ export async function readiness(checks: Record<string, Check>): Promise<{ ready:
   return { ready: results.every(([, r]) => r.ok), checks: Object.fromEntries(results) };
 }
 
+/** Answered by every service's runner itself (documented in openapi.yaml under these operation ids). */
+export const healthRoute = { method: 'GET', path: '/health', name: 'health' } as const;
+export const readyRoute = { method: 'GET', path: '/ready', name: 'ready' } as const;
+
 export function healthRoutes(service: string, checks: Record<string, Check>): LocalRoute[] {
   return [
-    { method: 'GET', path: '/health', name: 'health', handler: async () => json(200, { status: 'alive', service }) },
+    { ...healthRoute, handler: async () => json(200, { status: 'alive', service }) },
     {
-      method: 'GET',
-      path: '/ready',
-      name: 'ready',
+      ...readyRoute,
       handler: async () => {
         const { ready, checks: results } = await readiness(checks);
-        return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', service, checks: results });
+        if (ready) return json(200, { status: 'ready', service, checks: results });
+        const missing = Object.entries(results).filter(([, r]) => !(r as { ok: boolean }).ok).map(([name]) => name);
+        // A problem (RFC 9457) whose extension members are the same report as when ready.
+        return {
+          ...json(503, {
+            type: '/problems/not-ready',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: `${service} cannot reach: ${missing.join(', ')}`,
+            service,
+            checks: results,
+          }),
+          headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
+        };
       },
     },
   ];

@@ -135,10 +135,10 @@ describe('Shop through its gateway', () => {
   });
 
   it('reports itself alive and ready, with each outbox backlog, through the gateway', async () => {
-    const alive = await fetch(`${gateway}/health`);
-    expect([alive.status, await alive.json()]).toEqual([200, { status: 'alive', service: 'gateway' }]);
-    const ready = await fetch(`${gateway}/ready`);
-    const body = (await ready.json()) as any; // eslint-disable-line -- checked field by field
+    const alive = await call('health', '/health');
+    expect([alive.status, alive.json]).toEqual([200, { status: 'alive', service: 'gateway' }]);
+    const ready = await call('ready', '/ready');
+    const body = ready.json;
     expect(ready.status).toBe(200);
     expect(body.checks.upstreams.ok).toBe(true);
     for (const service of ['payments', 'orders']) {
@@ -153,8 +153,8 @@ describe('Shop through its gateway', () => {
     expect(down.status).toBe(502);
     expect(down.type).toBe('application/problem+json');
     expect((await call('listPurchases', '/api/purchases')).status).toBe(200);
-    const ready = await fetch(`${gateway}/ready`);
+    const ready = await call('ready', '/ready');
     expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { checks: { upstreams: { error: string } } }).checks.upstreams.error).toMatch(/payments/);
+    expect(ready.json.checks.upstreams.error).toMatch(/payments/);
   });
 });

@@ -6,6 +6,7 @@ import type { OpenAPIObject, OperationObject, ParameterObject, PathItemObject, R
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { manifest } from '../infra/manifest.js';
+import { healthRoute, readyRoute } from '../infra/health.js';
 import { statusStreamRoute } from '../infra/statusStream.js';
 import specText from '../openapi.yaml?raw';
 
@@ -28,8 +29,9 @@ const operations: Operation[] = Object.entries(spec.paths ?? {}).flatMap(([path,
 );
 
 const functionRoutes = manifest.flatMap((fn) => fn.http.map((route) => ({ method: route.method, path: route.path, operationId: fn.name })));
-// The one route the gateway host answers itself, as it serves it: a stream no function can hold open.
-const hostRoutes = [statusStreamRoute].map(({ method, path, name }) => ({ method, path, operationId: name }));
+// Routes the runner answers itself: the gateway's stream (no function can hold one open) and every
+// service's health and readiness.
+const hostRoutes = [statusStreamRoute, healthRoute, readyRoute].map(({ method, path, name }) => ({ method, path, operationId: name }));
 const routes = [...functionRoutes, ...hostRoutes];
 
 /** Follows local refs ("#/components/..."); undefined when one points at nothing. */
