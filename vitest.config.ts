@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['functions/**/*.test.ts', 'infra/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts'],
     globalSetup: ['test/globalSetup.ts'],
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-output/vitest.json' },
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
