@@ -90,6 +90,14 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
     }
   };
 
+  const settleAll = (channel: Channel, last: ConsumeMessage) => {
+    try {
+      channel.ack(last, true);
+    } catch (error) {
+      log.warn('consumer.settle_failed', { queue, message_id: last.properties.messageId, error });
+    }
+  };
+
   // A failed delivery goes back to the queue after a growing delay, so a broken dependency is not
   // hammered; its delivery count rises each time, up to the queue's limit and its dead-letter queue.
   const retryLater = (channel: Channel, message: ConsumeMessage) => {
@@ -110,7 +118,11 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
       .then(() => undefined, (error: unknown) => error ?? new Error('consumer failed'))
       .then((error) => {
         if (error !== undefined && !batchFailuresOf(error)) log.error('consumer.failed', { queue, error });
-        outcomes(batch, error).forEach((outcome, i) => {
+        const results = outcomes(batch, error);
+        // One frame acknowledges the whole batch when nothing older is still unsettled (held for a
+        // retry): deliveries reach the handler in order, so every earlier one is settled.
+        if (held.size === 0 && results.every((r) => r === 'ack')) return settleAll(state.channel, batch.at(-1)!);
+        results.forEach((outcome, i) => {
           const message = batch[i]!;
           if (outcome === 'retry') retryLater(state.channel, message);
           else settle(state.channel, message, outcome);
