@@ -353,6 +353,39 @@ describe('proxy routes', () => {
     expect((await send(port, '/api/purchase', { method: 'POST', body: 'x'.repeat(16) })).text).toBe('ok');
   });
 
+  it('answers 413 itself for a streamed body without a length once it passes the limit', async () => {
+    // An upstream that refuses a large body at once and closes, as the services do.
+    const upstream = await startUpstream((req, res) => {
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > 1024) {
+          res.writeHead(413, { connection: 'close' });
+          res.end();
+          req.socket.destroy();
+        }
+      });
+      req.on('end', () => res.end('ok'));
+    });
+    const { port } = await start([{ method: 'POST', path: '/api/purchase', name: 'createPurchase', upstream: upstream.url }], { bodyLimit: 1024 });
+
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        new Promise<number>((resolve, reject) => {
+          const req = http.request({ host: '127.0.0.1', port, path: '/api/purchase', method: 'POST', agent: false });
+          req.on('error', reject);
+          req.on('response', (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          });
+          for (let i = 0; i < 64; i++) req.write('x'.repeat(1024));
+          req.end();
+        }),
+      ),
+    );
+    expect(new Set(statuses)).toEqual(new Set([413]));
+  });
+
   it('answers 502 naming the upstream when it refuses the connection', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

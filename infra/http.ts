@@ -251,7 +251,15 @@ function forwardedHeaders(req: IncomingMessage, url: URL): OutgoingHttpHeaders {
 }
 
 /** Streams the request to the route's upstream and its answer back; rejects with a 502 or 504 problem. */
-function forward(req: IncomingMessage, res: ServerResponse, url: URL, route: ProxyRoute, agent: http.Agent, timeoutMs: number): Promise<void> {
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  route: ProxyRoute,
+  agent: http.Agent,
+  timeoutMs: number,
+  bodyLimit: number,
+): Promise<void> {
   const upstream = new URL(route.upstream);
   return new Promise((resolve, reject) => {
     let answered = false;
@@ -270,6 +278,18 @@ function forward(req: IncomingMessage, res: ServerResponse, url: URL, route: Pro
       log.warn('http.upstream_failed', { route: route.name, upstream: route.upstream, status, detail });
       reject(new HttpProblem(status, detail, { headers: { connection: 'close' } }));
     };
+    // A streamed body without a length: count it on the way, and refuse it here once it passes the
+    // limit, before the service's own refusal reaches the proxy as a broken pipe.
+    let sent = 0;
+    req.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+      if (sent <= bodyLimit || answered) return;
+      req.unpipe(upstreamReq);
+      upstreamReq.destroy();
+      answered = true;
+      clearTimeout(timer);
+      reject(tooLarge(bodyLimit));
+    });
     const timer = setTimeout(() => {
       fail(504, `${route.upstream} did not answer within ${timeoutMs} ms`);
       upstreamReq.destroy();
@@ -341,7 +361,7 @@ export function createHttpHost(routes: Route[], options: HttpHostOptions = {}): 
         // The service would refuse it at once and close while the rest is still being sent, which
         // the proxy sees as EPIPE (a 502): refuse it here, as API Gateway does past its own limit.
         if (Number(req.headers['content-length'] ?? 0) > settings.bodyLimit) throw tooLarge(settings.bodyLimit);
-        await forward(req, res, url, route, agent, settings.upstreamTimeoutMs);
+        await forward(req, res, url, route, agent, settings.upstreamTimeoutMs, settings.bodyLimit);
         return;
       }
       const body = await readBody(req, settings.bodyLimit);
