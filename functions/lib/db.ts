@@ -3,6 +3,7 @@
 import middy from '@middy/core';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
+import { createIdempotencyKeys } from './idempotency.js';
 import { log } from './log.js';
 
 export type Db = Knex;
@@ -81,8 +82,17 @@ export function migrationHandler(url: string, db: () => Db, migrations: Record<s
   });
 }
 
-/** The outbox and inbox tables, the same in every service. */
-export async function createOutboxAndInbox(db: Knex): Promise<void> {
+/** The tables every service has beside its own: outbox, inbox and idempotency keys. */
+export async function createSharedTables(db: Knex): Promise<void> {
+  await createOutboxAndInbox(db);
+  await createIdempotencyKeys(db);
+}
+
+export async function dropSharedTables(db: Knex): Promise<void> {
+  await db.raw('DROP TABLE idempotency_keys; DROP TABLE inbox; DROP TABLE outbox; DROP FUNCTION outbox_notify();');
+}
+
+async function createOutboxAndInbox(db: Knex): Promise<void> {
   await db.raw(`
     CREATE TABLE outbox (
       id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -108,8 +118,4 @@ export async function createOutboxAndInbox(db: Knex): Promise<void> {
     -- The cleanup finds old inbox rows by age.
     CREATE INDEX inbox_received ON inbox (received_at);
   `);
-}
-
-export async function dropOutboxAndInbox(db: Knex): Promise<void> {
-  await db.raw('DROP TABLE inbox; DROP TABLE outbox; DROP FUNCTION outbox_notify();');
 }

@@ -1,7 +1,6 @@
 // The orders database, in the order the migrations run.
 import type { Knex } from 'knex';
-import { createOutboxAndInbox, dropOutboxAndInbox } from '../lib/db.js';
-import { createIdempotencyKeys } from '../lib/idempotency.js';
+import { createSharedTables, dropSharedTables } from '../lib/db.js';
 
 export const migrations = {
   '001_purchases': {
@@ -21,12 +20,10 @@ export const migrations = {
         );
         CREATE INDEX purchases_by_user ON purchases (user_id, seq DESC);
       `);
-      await createOutboxAndInbox(db);
-      await createIdempotencyKeys(db);
+      await createSharedTables(db);
     },
     async down(db: Knex) {
-      await dropOutboxAndInbox(db);
-      await db.raw('DROP TABLE idempotency_keys;');
+      await dropSharedTables(db);
       await db.raw('DROP TABLE purchases;');
     },
   },

@@ -1,7 +1,6 @@
 // The payments database, in the order the migrations run.
 import type { Knex } from 'knex';
-import { createOutboxAndInbox, dropOutboxAndInbox } from '../lib/db.js';
-import { createIdempotencyKeys } from '../lib/idempotency.js';
+import { createSharedTables, dropSharedTables } from '../lib/db.js';
 
 export const migrations = {
   '001_wallets_ledger_payments': {
@@ -35,12 +34,10 @@ export const migrations = {
           created_at timestamptz NOT NULL DEFAULT now()
         );
       `);
-      await createOutboxAndInbox(db);
-      await createIdempotencyKeys(db);
+      await createSharedTables(db);
     },
     async down(db: Knex) {
-      await dropOutboxAndInbox(db);
-      await db.raw('DROP TABLE idempotency_keys;');
+      await dropSharedTables(db);
       await db.raw('DROP TABLE payments; DROP TABLE ledger; DROP TABLE wallets;');
     },
   },

@@ -4,11 +4,11 @@
 import amqp from 'amqplib';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import net from 'node:net';
 import pg from 'pg';
 import { names, queueBindings } from '../../functions/lib/topology.js';
 import type { FunctionSpec, Service } from '../../infra/manifest.js';
 import { startTcpProxy, throughProxy, type TcpProxy } from '../lib/tcpProxy.js';
+import { freePort } from '../lib/freePort.js';
 
 export type Role = 'api' | 'relay' | 'consumer' | 'gateway';
 
@@ -40,13 +40,6 @@ export function processSpecs(manifest: readonly FunctionSpec[], instances = 2): 
   return specs;
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export interface ProcessExit {
   process: string;
