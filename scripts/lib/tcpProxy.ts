@@ -16,8 +16,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let server: net.Server;
   let port = 0;
 
+  let listening = false;
+  // Opening twice (a restore of a proxy that is up) must not start a second, unreachable server.
   const open = () =>
-    new Promise<void>((resolve, reject) => {
+    listening ? Promise.resolve() : new Promise<void>((resolve, reject) => {
       server = net.createServer((client) => {
         const upstream = net.connect(targetPort, targetHost);
         for (const s of [client, upstream]) {
@@ -33,12 +35,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {
         port = (server.address() as net.AddressInfo).port;
+        listening = true;
         resolve();
       });
     });
 
   const shut = () =>
     new Promise<void>((resolve) => {
+      listening = false;
       server.close(() => resolve());
       for (const s of sockets) s.destroy();
     });
