@@ -1,8 +1,8 @@
 // Seen from outside: every service answers GET /health (the process is alive) and GET /ready (what
 // it needs is reachable), and /ready shows each outbox's backlog, so a stuck relay is visible.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import amqp from 'amqplib';
 import pg from 'pg';
+import { connectAmqp } from '../functions/lib/amqp.js';
 import type { LocalRoute } from './http.js';
 
 export type Check = () => Promise<Record<string, unknown>>;
@@ -40,23 +40,31 @@ export function databaseCheck(url: string): { check: Check; close(): Promise<voi
   };
 }
 
-/** RabbitMQ accepts a connection. */
-export function brokerCheck(url: string): Check {
-  return async () => {
-    // A probe's connection must never end the process: an error on it (RabbitMQ closing it with 541
-    // under load, say) is the probe's answer, and one that opens after the timeout is closed.
-    const connecting = amqp.connect(url).then((connection) => {
-      connection.on('error', () => undefined);
-      return connection;
+/**
+ * RabbitMQ is reachable: one connection per process, kept open and recovered like the others, whose
+ * state is the answer (a dropped socket shows at once, a silent broker after its missed heartbeats).
+ */
+export function brokerCheck(url: string, name: string): { check: Check; close(): Promise<void> } {
+  let connected = false;
+  let lastError = 'not connected yet';
+  const connection = connectAmqp(url, name, async () => {
+    connected = true;
+  }).then((c) => {
+    c.on('disconnect', (error: Error) => {
+      connected = false;
+      lastError = error.message;
     });
-    try {
-      const connection = await withTimeout(connecting, 'RabbitMQ');
-      await connection.close();
-    } catch (error) {
-      void connecting.then((connection) => connection.close()).catch(() => undefined);
-      throw error;
-    }
-    return {};
+    c.on('connect-failed', (error: Error) => {
+      lastError = error.message;
+    });
+    return c;
+  });
+  return {
+    check: async () => {
+      if (!connected) throw new Error(`RabbitMQ is unreachable: ${lastError}`);
+      return {};
+    },
+    close: async () => (await connection).close().catch(() => undefined),
   };
 }
 

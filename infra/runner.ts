@@ -91,11 +91,12 @@ export async function startRunner({ service, config, load, only }: RunnerOptions
     statusStream = await startStatusStream({ amqpUrl: config.amqpUrl, namespace: config.amqpNamespace });
     routes.push(statusStream.route);
   }
-  const checks: Record<string, Check> = {};
   const database = service === 'gateway' ? undefined : databaseCheck(config.databaseUrl);
-  if (database) checks.database = database.check;
-  if (service === 'gateway') checks.upstreams = upstreamCheck({ payments: config.paymentsUrl, orders: config.ordersUrl });
-  else checks.broker = brokerCheck(config.amqpUrl);
+  const broker = service === 'gateway' ? undefined : brokerCheck(config.amqpUrl, `${service}-ready`);
+  const checks: Record<string, Check> =
+    database && broker
+      ? { database: database.check, broker: broker.check }
+      : { upstreams: upstreamCheck({ payments: config.paymentsUrl, orders: config.ordersUrl }) };
   routes.push(...healthRoutes(service, checks));
 
   let http: HttpHost | undefined;
@@ -149,7 +150,7 @@ export async function startRunner({ service, config, load, only }: RunnerOptions
         ...schedules.map((s) => s.stop()),
         ...listeners.map((l) => l.stop()),
       ]);
-      await database?.close();
+      await Promise.all([database?.close(), broker?.close()]);
       log.info('runner.stopped', { service });
     },
   };

@@ -11,7 +11,7 @@ import { buildRmqEvent } from '../infra/rmq.js';
 import type { Runner } from '../infra/runner.js';
 import { deleteNamespace, messageCount } from './support/broker.js';
 import { amqpUrl, databaseUrl, dropDatabase, query, uniqueName } from './support/db.js';
-import { api, configure, loadSource, startService, waitFor, type Api } from './support/system.js';
+import { api, configure, loadSource, shopDriver, startService, waitFor, type Api } from './support/system.js';
 import amqp from 'amqplib';
 
 const namespace = uniqueName('crash');
@@ -23,7 +23,7 @@ let payments: Api;
 let orders: Api;
 let ordersOutbox: Db;
 let publisher: Publisher;
-let nextUser = 1;
+const { walletWith, order, settled } = shopDriver(() => ({ payments, orders }), 'crash test');
 
 const allBut = (service: 'payments' | 'orders', left: string) => functionsOf(service).map((f) => f.name).filter((n) => n !== left);
 
@@ -43,25 +43,6 @@ afterAll(async () => {
   await Promise.all([ordersOutbox.destroy(), publisher.close()]);
   await Promise.all([dropDatabase(paymentsDb), dropDatabase(ordersDb), deleteNamespace(namespace)]);
 });
-
-async function walletWith(amount: number): Promise<number> {
-  const userId = nextUser++;
-  expect((await payments.post('/api/wallet/create', { user_id: userId })).status).toBe(201);
-  expect((await payments.post(`/api/wallet/${userId}/deposit`, { amount })).status).toBe(200);
-  return userId;
-}
-
-async function order(userId: number, amount: number): Promise<string> {
-  const response = await orders.post('/api/purchase', { user_id: userId, amount, description: 'crash test' });
-  expect(response.status).toBe(201);
-  return response.body.id as string;
-}
-
-const settled = (id: string) =>
-  waitFor(`order ${id} to settle`, async () => {
-    const { body } = await orders.get(`/api/purchase/${id}`);
-    return body.status === 'NEW' ? undefined : (body.status as string);
-  });
 
 async function debitsOf(orderId: string): Promise<{ ledger: number; results: number }> {
   const [row] = await query<{ ledger: number; results: number }>(
@@ -89,13 +70,13 @@ describe('a crash between two steps', () => {
     await expect(relayBatch(ordersOutbox, crashing, 10)).rejects.toThrow('relay died');
     const [unsent] = await query<{ n: number }>(ordersDb, 'SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL');
     expect(unsent!.n).toBe(1);
-    expect(await settled(orderId)).toBe('FINISHED');
+    expect((await settled(orderId)).status).toBe('FINISHED');
 
     // The relay comes back and publishes the same row again, followed by a later order (and the
     // first order's status change).
     const laterId = await order(userId, 2);
     expect(await relayBatch(ordersOutbox, publisher, 10)).toEqual({ claimed: 3, sent: 3 });
-    expect(await settled(laterId)).toBe('FINISHED');
+    expect((await settled(laterId)).status).toBe('FINISHED');
 
     expect(await debitsOf(orderId)).toEqual({ ledger: 1, results: 1 });
     expect((await payments.get(`/api/wallet/${userId}`)).body.balance).toBe(5);
@@ -125,7 +106,7 @@ describe('a crash between two steps', () => {
 
     const consumer = await startService('payments', ['processPayment']);
     await waitFor('the redelivery to be consumed', async () => (await messageCount(paymentQueue)) === 0);
-    expect(await settled(orderId)).toBe('FINISHED');
+    expect((await settled(orderId)).status).toBe('FINISHED');
     await consumer.stop(); // waits for the batch in flight and acknowledges it
     expect(await messageCount(paymentQueue)).toBe(0);
 

@@ -8,7 +8,7 @@ import { names } from '../functions/lib/topology.js';
 import { listDeadLetters, redrive, type Broker } from '../scripts/dlq.js';
 import { deleteNamespace, messageCount, withChannel } from './support/broker.js';
 import { amqpUrl, databaseUrl, dropDatabase, query, uniqueName } from './support/db.js';
-import { api, configure, startService, waitFor, type Api } from './support/system.js';
+import { api, configure, shopDriver, startService, waitFor, type Api } from './support/system.js';
 import { startTcpProxy, throughProxy, type TcpProxy } from './support/tcpProxy.js';
 
 const namespace = uniqueName('dlq');
@@ -44,15 +44,7 @@ afterAll(async () => {
   await Promise.all([dropDatabase(paymentsDb), dropDatabase(ordersDb), deleteNamespace(namespace)]);
 });
 
-async function order(userId: number, amount: number): Promise<string> {
-  const response = await orders.post('/api/purchase', { user_id: userId, amount, description: 'a dead-letter test' });
-  expect(response.status).toBe(201);
-  return response.body.id as string;
-}
-
-const statusOf = async (id: string) => (await orders.get(`/api/purchase/${id}`)).body.status as string;
-
-const settled = (id: string) => waitFor(`order ${id} to settle`, async () => ((await statusOf(id)) === 'NEW' ? undefined : statusOf(id)));
+const { order, statusOf, settled } = shopDriver(() => ({ payments, orders }), 'a dead-letter test');
 
 async function debits(userId: number): Promise<{ orderId: string; amount: string }[]> {
   return query(paymentsDb, "SELECT order_id AS \"orderId\", amount::text FROM ledger WHERE user_id = $1 AND kind = 'payment' ORDER BY id", [userId]);
@@ -114,7 +106,7 @@ describe('dead letters', () => {
     const result = await redrive(broker, 'payments.process-payment', { id: messageId });
     expect(result.moved).toMatchObject([{ messageId, orderId, type: 'order.payment_requested' }]);
     expect(result.left).toEqual([]);
-    expect(await settled(orderId)).toBe('FINISHED');
+    expect((await settled(orderId)).status).toBe('FINISHED');
     expect(await messageCount(paymentDeadLetters)).toBe(0);
     expect((await payments.get(`/api/wallet/${userId}`)).body.balance).toBe(3);
     expect(await debits(userId)).toEqual([{ orderId, amount: '-7.00' }]);
@@ -131,7 +123,7 @@ describe('dead letters', () => {
 
     // The payments consumer takes its queue in order: once a later order is paid, the copy was handled.
     const later = await order(userId, 1);
-    expect(await settled(later)).toBe('FINISHED');
+    expect((await settled(later)).status).toBe('FINISHED');
     await waitFor('the payments queue to drain', async () => (await messageCount(paymentQueue)) === 0);
     expect(await debits(userId)).toEqual([
       { orderId, amount: '-7.00' },

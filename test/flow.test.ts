@@ -5,7 +5,7 @@ import type { Runner } from '../infra/runner.js';
 import { names } from '../functions/lib/topology.js';
 import { deleteNamespace, messageCount, withChannel } from './support/broker.js';
 import { amqpUrl, databaseUrl, dropDatabase, query, uniqueName } from './support/db.js';
-import { api, configure, startService, waitFor, type Api } from './support/system.js';
+import { api, configure, shopDriver, startService, waitFor, type Api } from './support/system.js';
 import { startTcpProxy, throughProxy, type TcpProxy } from './support/tcpProxy.js';
 
 const namespace = uniqueName('flow');
@@ -16,7 +16,7 @@ let paymentsPostgres: TcpProxy;
 let runners: Runner[] = [];
 let payments: Api;
 let orders: Api;
-let nextUser = 1;
+const { walletWith, order, settled, balance, newUser } = shopDriver(() => ({ payments, orders }));
 
 beforeAll(async () => {
   broker = await startTcpProxy(Number(new URL(amqpUrl).port));
@@ -39,31 +39,6 @@ afterAll(async () => {
   await Promise.all([dropDatabase(paymentsDb), dropDatabase(ordersDb), deleteNamespace(namespace)]);
 });
 
-async function walletWith(amount: number): Promise<number> {
-  const userId = nextUser++;
-  expect((await payments.post('/api/wallet/create', { user_id: userId })).status).toBe(201);
-  if (amount > 0) expect((await payments.post(`/api/wallet/${userId}/deposit`, { amount })).status).toBe(200);
-  return userId;
-}
-
-async function order(userId: number, amount: number): Promise<string> {
-  const response = await orders.post('/api/purchase', { user_id: userId, amount, description: 'a test order' });
-  expect(response.status).toBe(201);
-  expect(response.body.status).toBe('NEW');
-  return response.body.id as string;
-}
-
-async function settled(id: string, timeoutMs?: number): Promise<{ status: string; reason: string | null }> {
-  return waitFor(`order ${id} to settle`, async () => {
-    const { body } = await orders.get(`/api/purchase/${id}`);
-    return body.status === 'NEW' ? undefined : body;
-  }, timeoutMs);
-}
-
-async function balance(userId: number): Promise<number> {
-  return (await payments.get(`/api/wallet/${userId}`)).body.balance as number;
-}
-
 async function ledgerOf(userId: number): Promise<{ sum: string; payments: number }> {
   const [row] = await query<{ sum: string; payments: number }>(
     paymentsDb,
@@ -78,7 +53,7 @@ describe('the order flow', () => {
     const userId = await walletWith(5);
     expect(await settled(await order(userId, 3))).toMatchObject({ status: 'FINISHED', reason: null });
     expect(await settled(await order(userId, 3))).toMatchObject({ status: 'CANCELLED', reason: 'insufficient_funds' });
-    expect(await settled(await order(nextUser++, 1))).toMatchObject({ status: 'CANCELLED', reason: 'wallet_not_found' });
+    expect(await settled(await order(newUser(), 1))).toMatchObject({ status: 'CANCELLED', reason: 'wallet_not_found' });
     expect(await balance(userId)).toBe(2);
     expect(await ledgerOf(userId)).toEqual({ sum: '2.00', payments: 1 });
   });
@@ -102,10 +77,14 @@ describe('the order flow', () => {
       const id = await order(userId, 4);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect((await orders.get(`/api/purchase/${id}`)).body.status).toBe('NEW');
+      const notReady = await orders.get('/ready');
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.checks).toMatchObject({ database: { ok: true }, broker: { ok: false } });
       await broker.restore();
       expect(await settled(id, 30_000)).toMatchObject({ status: 'FINISHED' });
+      await waitFor('orders to be ready again', async () => (await orders.get('/ready')).status === 200);
     } finally {
-      await broker.restore().catch(() => undefined);
+      await broker.restore();
     }
     expect(await balance(userId)).toBe(6);
     expect((await ledgerOf(userId)).payments).toBe(1);

@@ -3,8 +3,7 @@
 import swaggerUiBundle from 'swagger-ui-dist/swagger-ui-bundle.js?raw';
 import swaggerUiCss from 'swagger-ui-dist/swagger-ui.css?raw';
 import spec from '../../openapi.yaml?raw';
-import { HttpProblem, problemResponse } from '../lib/problem.js';
-import { getHandler, serve, staticFile, type StaticFile } from './static.js';
+import { assetHandler, getHandler, serve, staticFile, type StaticFile } from './static.js';
 
 // The Swagger UI files change only with a deploy; their URLs carry no version, so no `immutable`.
 const cachedForADay = 'public, max-age=86400';
@@ -49,9 +48,4 @@ export const openapi = getHandler((event) => serve(specFile, event));
 
 export const page = getHandler((event) => serve(pageFile, event));
 
-// A fixed table of names, never a path: `../package.json` or `constructor` is simply not in it.
-export const asset = getHandler((event) => {
-  const name = event.pathParameters?.file ?? '';
-  const file = assets.get(name);
-  return file ? serve(file, event) : problemResponse(new HttpProblem(404, `/docs has no file named ${JSON.stringify(name)}`));
-});
+export const asset = assetHandler('/docs', assets);

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { HttpProblem, problemResponse } from '../lib/problem.js';
 
 export interface StaticFile {
   body: string;
@@ -37,4 +38,13 @@ export function getHandler(respond: (event: APIGatewayProxyEventV2) => APIGatewa
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(httpHeaderNormalizer())
     .handler(async (event) => respond(event));
+}
+
+/** GET <folder>/{file}: a fixed table of names, never a path, so `../package.json` or `constructor` is simply not in it. */
+export function assetHandler(folder: string, files: ReadonlyMap<string, StaticFile>) {
+  return getHandler((event) => {
+    const name = event.pathParameters?.file ?? '';
+    const file = files.get(name);
+    return file ? serve(file, event) : problemResponse(new HttpProblem(404, `${folder} has no file named ${JSON.stringify(name)}`));
+  });
 }

@@ -7,8 +7,7 @@ import serviceWorkerJs from '../../dist/web/sw.js?raw';
 import iconSvg from '../../web/icon.svg?raw';
 import indexHtml from '../../web/index.html?raw';
 import manifestJson from '../../web/manifest.webmanifest?raw';
-import { HttpProblem, problemResponse } from '../lib/problem.js';
-import { getHandler, serve, staticFile, type StaticFile } from './static.js';
+import { assetHandler, getHandler, serve, staticFile, type StaticFile } from './static.js';
 
 // The names carry no version, so every file is revalidated: a deploy is seen at once, and an
 // unchanged file costs a 304. The service worker keeps the shell for when there is no network.
@@ -36,9 +35,4 @@ export const page = getHandler((event) => serve(pageFile, event));
 
 export const serviceWorker = getHandler((event) => serve(serviceWorkerFile, event));
 
-// A fixed table of names, never a path: `../package.json` or `constructor` is simply not in it.
-export const asset = getHandler((event) => {
-  const name = event.pathParameters?.file ?? '';
-  const file = assets.get(name);
-  return file ? serve(file, event) : problemResponse(new HttpProblem(404, `/web has no file named ${JSON.stringify(name)}`));
-});
+export const asset = assetHandler('/web', assets);

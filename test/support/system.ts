@@ -1,5 +1,6 @@
 // Starts Shop's runners inside the test process, from the source modules (so coverage sees them),
 // each service with its own test database and the file's own broker namespace.
+import { expect } from 'vitest';
 import { loadConfig } from '../../functions/lib/config.js';
 import type { Service } from '../../infra/manifest.js';
 import { startRunner, type AnyHandler, type Runner } from '../../infra/runner.js';
@@ -43,4 +44,47 @@ export function api(baseUrl: string): Api {
     post: (path, body) => call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     get: (path) => call(path),
   };
+}
+
+export interface Settled {
+  status: string;
+  reason: string | null;
+}
+
+/** What the flow tests do through the services' HTTP APIs; the services may be restarted between calls. */
+export function shopDriver(services: () => { payments: Api; orders: Api }, description = 'a test order') {
+  let nextUser = 1;
+  const driver = {
+    /** A user id no test of this file used yet. */
+    newUser: () => nextUser++,
+    /** A new user's wallet holding `amount`. */
+    async walletWith(amount: number): Promise<number> {
+      const userId = driver.newUser();
+      const { payments } = services();
+      expect((await payments.post('/api/wallet/create', { user_id: userId })).status).toBe(201);
+      if (amount > 0) expect((await payments.post(`/api/wallet/${userId}/deposit`, { amount })).status).toBe(200);
+      return userId;
+    },
+    /** Places an order and returns its id; it is NEW. */
+    async order(userId: number, amount: number): Promise<string> {
+      const response = await services().orders.post('/api/purchase', { user_id: userId, amount, description });
+      expect(response.status).toBe(201);
+      expect(response.body.status).toBe('NEW');
+      return response.body.id as string;
+    },
+    async statusOf(id: string): Promise<string> {
+      return (await services().orders.get(`/api/purchase/${id}`)).body.status as string;
+    },
+    /** The order once it is FINISHED or CANCELLED. */
+    async settled(id: string, timeoutMs?: number): Promise<Settled> {
+      return waitFor(`order ${id} to settle`, async () => {
+        const { body } = await services().orders.get(`/api/purchase/${id}`);
+        return body.status === 'NEW' ? undefined : (body as Settled);
+      }, timeoutMs);
+    },
+    async balance(userId: number): Promise<number> {
+      return (await services().payments.get(`/api/wallet/${userId}`)).body.balance as number;
+    },
+  };
+  return driver;
 }
