@@ -63,7 +63,7 @@ const stage = (name: string) => dockerfile.find((s) => s.name === name)!;
 const instruction = (st: Stage, keyword: string) => st.instructions.filter((i) => i[0] === keyword);
 
 beforeAll(async () => {
-  // Debian's docker-compose (.ci/run installs it): it validates the file and prints it resolved.
+  // Debian's docker-compose (scripts/needs.mjs installs it): it validates the file and prints it resolved.
   const { stdout } = await run('docker-compose', ['config'], { cwd: root }).catch((error: Error) => {
     throw new Error(`docker-compose config failed (apt-get install docker-compose): ${error.message}`);
   });

@@ -1,0 +1,104 @@
+// `node scripts/needs.mjs <command>`: what a test command needs beyond its npm packages, checked
+// before it starts. What is missing is installed with apt-get where that is possible (root on Debian
+// or Ubuntu), in one line of output; otherwise the command stops here, before any test runs, naming
+// each missing package and the command that installs it. Plain JavaScript: it runs before any build.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { connect } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+/** A program, where it is looked for (a path, or a name on PATH), and the Debian package with it. */
+export const programs = {
+  chromium: { path: '/usr/bin/chromium', package: 'chromium', usedBy: 'the browser tests' },
+  unzip: { command: 'unzip', package: 'unzip', usedBy: 'the Lambda artifact tests' },
+  'docker-compose': { command: 'docker-compose', package: 'docker-compose', usedBy: 'the compose file tests' },
+  nginx: { path: '/usr/sbin/nginx', package: 'nginx', usedBy: "the web container's nginx configuration test" },
+};
+
+/** The programs each command needs, and the servers it talks to. */
+export const commands = {
+  test: { programs: ['chromium', 'unzip', 'docker-compose', 'nginx'], servers: ['postgres', 'rabbitmq'] },
+};
+
+const servers = {
+  postgres: { url: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432', defaultPort: 5432, name: 'PostgreSQL' },
+  rabbitmq: { url: process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', defaultPort: 5672, name: 'RabbitMQ' },
+};
+
+function isExecutable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isInstalled(program) {
+  if (program.path) return isExecutable(program.path);
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && isExecutable(join(dir, program.command)));
+}
+
+function canInstall() {
+  return process.getuid?.() === 0 && isExecutable('/usr/bin/apt-get');
+}
+
+function aptGet(args) {
+  const result = spawnSync('apt-get', args, {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
+  return result.status === 0 ? undefined : (result.stderr || result.error?.message || `exit ${result.status}`).trim();
+}
+
+function reachable({ url, defaultPort }) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || defaultPort), timeout: 2_000 });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+/** Exits the process with a message when something the command needs is missing and cannot be installed. */
+export async function ensure(command) {
+  const wanted = commands[command];
+  if (!wanted) throw new Error(`no such command: ${command} (known: ${Object.keys(commands).join(', ')})`);
+  const missing = wanted.programs.filter((name) => !isInstalled(programs[name]));
+  const packages = [...new Set(missing.map((name) => programs[name].package))];
+  const problems = [];
+  if (missing.length && canInstall()) {
+    console.log(`${command}: installing ${packages.join(', ')} with apt-get (for ${missing.map((n) => programs[n].usedBy).join(', ')})`);
+    const failed = aptGet(['update', '-qq']) ?? aptGet(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
+    if (failed) problems.push(`apt-get failed: ${failed.split('\n').slice(-3).join(' ')}`);
+  }
+  const stillMissing = missing.filter((name) => !isInstalled(programs[name]));
+  if (stillMissing.length) {
+    for (const name of stillMissing) problems.push(`${name} is missing (Debian package ${programs[name].package}), needed by ${programs[name].usedBy}`);
+    const list = [...new Set(stillMissing.map((name) => programs[name].package))].join(' ');
+    problems.push(`install with: ${process.getuid?.() === 0 ? '' : 'sudo '}apt-get install -y --no-install-recommends ${list}`);
+  }
+  for (const name of wanted.servers) {
+    const server = servers[name];
+    if (!(await reachable(server))) problems.push(`${server.name} is not reachable at ${new URL(server.url).host}: start it (see the README)`);
+  }
+  if (problems.length) {
+    console.error(`${command} cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    process.exit(1);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const command = process.argv[2];
+  if (!command || !commands[command]) {
+    console.error(`usage: node scripts/needs.mjs <${Object.keys(commands).join('|')}>`);
+    process.exit(2);
+  }
+  await ensure(command);
+}
