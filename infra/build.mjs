@@ -4,6 +4,7 @@ import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { parse } from 'yaml';
 import { buildWeb } from '../web/build.mjs';
+import { writeContract } from './contract.mjs';
 
 const { functions } = parse(readFileSync('serverless.yml', 'utf8'));
 // A handler names its bundle (dist/functions/payments/deposit.handler); the source is functions/payments/deposit.ts.
@@ -28,10 +29,10 @@ const common = {
   format: 'esm',
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
-  // knex, pg and amqplib are CommonJS and require Node's built-ins.
+  // pg and amqplib are CommonJS and require Node's built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  // knex's other dialects, never loaded.
-  external: ['oracledb', 'mysql', 'mysql2', 'mariadb', 'mariadb/*', 'sqlite3', 'better-sqlite3', 'tedious', 'pg-native', 'pg-query-stream'],
+  // pg's optional native binding, never loaded.
+  external: ['pg-native'],
   minifySyntax: true,
   legalComments: 'none',
   logLevel: 'warning',
@@ -39,6 +40,7 @@ const common = {
 };
 
 rmSync('dist', { recursive: true, force: true });
+await writeContract();
 // First: the gateway's web functions bundle the page's files from dist/web.
 await buildWeb('dist/web');
 await build({ ...common, entryPoints: modules.map((m) => ({ in: `${m}.ts`, out: m })) });

@@ -3,7 +3,10 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import pg from 'pg';
 import { connectAmqp } from '../functions/lib/amqp.js';
-import type { LocalRoute } from './http.js';
+import type { Config } from '../functions/lib/config.js';
+import { HttpProblem, problemResponse } from '../functions/lib/problem.js';
+import type { LocalRoute } from './http/routes.js';
+import { hasDatabase, type Service } from './manifest.js';
 
 export type Check = () => Promise<Record<string, unknown>>;
 
@@ -17,9 +20,11 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
-  statusCode,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+const noStore = { 'cache-control': 'no-store' };
+
+const json = (body: unknown): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: 200,
+  headers: { 'content-type': 'application/json', ...noStore },
   body: JSON.stringify(body),
 });
 
@@ -102,27 +107,35 @@ export async function readiness(checks: Record<string, Check>): Promise<{ ready:
 export const healthRoute = { method: 'GET', path: '/health', name: 'health' } as const;
 export const readyRoute = { method: 'GET', path: '/ready', name: 'ready' } as const;
 
+/** What a service needs beyond its process: its database and RabbitMQ, when it has a database. */
+export function dependencyChecks(service: Service, config: Config): { checks: Record<string, Check>; close(): Promise<void> } {
+  if (!hasDatabase(service)) return { checks: {}, close: async () => undefined };
+  const database = databaseCheck(config.databaseUrl);
+  const broker = brokerCheck(config.amqpUrl, `${service}-ready`);
+  return {
+    checks: { database: database.check, broker: broker.check },
+    close: async () => {
+      await Promise.all([database.close(), broker.close()]);
+    },
+  };
+}
+
 export function healthRoutes(service: string, checks: Record<string, Check>): LocalRoute[] {
   return [
-    { ...healthRoute, handler: async () => json(200, { status: 'alive', service }) },
+    { ...healthRoute, handler: async () => json({ status: 'alive', service }) },
     {
       ...readyRoute,
       handler: async () => {
         const { ready, checks: results } = await readiness(checks);
-        if (ready) return json(200, { status: 'ready', service, checks: results });
+        if (ready) return json({ status: 'ready', service, checks: results });
         const missing = Object.entries(results).filter(([, r]) => !(r as { ok: boolean }).ok).map(([name]) => name);
-        // A problem (RFC 9457) whose extension members are the same report as when ready.
-        return {
-          ...json(503, {
-            type: '/problems/not-ready',
-            title: 'Service Unavailable',
-            status: 503,
-            detail: `${service} cannot reach: ${missing.join(', ')}`,
-            service,
-            checks: results,
-          }),
-          headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
-        };
+        // A problem like every other error, whose extension members are the same report as when ready.
+        const problem = new HttpProblem(503, `${service} cannot reach: ${missing.join(', ')}`, {
+          type: '/problems/not-ready',
+          extensions: { service, checks: results },
+          headers: noStore,
+        });
+        return problemResponse(problem);
       },
     },
   ];

@@ -2,7 +2,7 @@
 // the connection is down are lost, so every (re)connect is reported as a wake-up too.
 import pg from 'pg';
 import { log } from '../functions/lib/log.js';
-import { backoff } from './schedule.js';
+import { backoff } from './host.js';
 
 export interface Listener {
   stop(): Promise<void>;

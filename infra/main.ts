@@ -1,13 +1,14 @@
 // `node dist/runner.mjs <service> [--only fn1,fn2]`: hosts one service from its bundles.
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from '../functions/lib/config.js';
+import { loadConfig, services } from '../functions/lib/config.js';
 import { log } from '../functions/lib/log.js';
 import type { Service } from './manifest.js';
-import { startRunner, type AnyHandler } from './runner.js';
+import type { AnyHandler } from './host.js';
+import { startRunner } from './runner.js';
 
 const [service, flag, list] = process.argv.slice(2);
-if (!['payments', 'orders', 'gateway'].includes(service ?? '') || (flag !== undefined && (flag !== '--only' || !list))) {
-  console.error('usage: runner <payments|orders|gateway> [--only function,function]');
+if (!(services as readonly string[]).includes(service ?? '') || (flag !== undefined && (flag !== '--only' || !list))) {
+  console.error(`usage: runner <${services.join('|')}> [--only function,function]`);
   process.exit(2);
 }
 

@@ -1,9 +1,12 @@
 // Reads serverless.yml: the one list of functions, their handlers and their events, shared by the
-// build, the runner and the gateway so that a route cannot exist in one host and not in another.
+// build, the runner and the gateway so that a route cannot exist in one host and not in another;
+// and, under custom.runner, what only the runner does (migrations first, wake-ups, proxies, streams).
 import { parse } from 'yaml';
+import { services, type ServiceName } from '../functions/lib/config.js';
+import type { MessageType } from '../functions/lib/messages.js';
 import manifestText from '../serverless.yml?raw';
 
-export type Service = 'payments' | 'orders' | 'gateway';
+export type Service = ServiceName;
 
 export interface HttpRoute { method: string; path: string }
 export interface QueueSource { queue: string; batchSize: number }
@@ -21,6 +24,25 @@ export interface FunctionSpec {
   schedules: number[];
   /** PostgreSQL channel whose notifications invoke this scheduled function at once */
   wakeOn?: string;
+  /** Invoked once, before the service takes any work */
+  onStart: boolean;
+}
+
+/** A route a host answers with a stream of the messages of one type (Server-Sent Events). */
+export interface StreamSpec extends HttpRoute {
+  /** The route's operationId in openapi.yaml */
+  name: string;
+  service: Service;
+  messages: MessageType;
+}
+
+export interface Manifest {
+  functions: FunctionSpec[];
+  /** How long a function may run: provider.timeout */
+  timeoutMs: number;
+  /** The services whose routes each service serves by proxy */
+  proxies: Partial<Record<Service, Service[]>>;
+  streams: StreamSpec[];
 }
 
 interface RawEvent {
@@ -30,11 +52,18 @@ interface RawEvent {
 }
 
 interface RawManifest {
+  provider: { timeout: number };
   functions: Record<string, { handler: string; events?: RawEvent[] }>;
-  custom?: { runner?: { wakeOn?: Record<string, string> } };
+  custom?: {
+    runner?: {
+      onStart?: string[];
+      wakeOn?: Record<string, string>;
+      proxies?: Partial<Record<Service, Service[]>>;
+      streams?: Record<string, Omit<StreamSpec, 'name'>>;
+    };
+  };
 }
 
-const services: readonly Service[] = ['payments', 'orders', 'gateway'];
 // Lambda's event source reads the full queue name from serverless.yml; the runner adds AMQP_NAMESPACE itself.
 const namespacePrefix = /^\$\{param:amqpNamespace\}\./;
 
@@ -46,15 +75,17 @@ export function parseRate(expression: string): number {
   return Number(match[1]) * unitMs;
 }
 
-export function parseManifest(text: string): FunctionSpec[] {
+const isService = (name: string): name is Service => (services as readonly string[]).includes(name);
+
+export function parseManifest(text: string): Manifest {
   const raw = parse(text) as RawManifest;
-  const wakeOn = raw.custom?.runner?.wakeOn ?? {};
-  return Object.entries(raw.functions).map(([name, fn]) => {
+  const runner = raw.custom?.runner ?? {};
+  const functions = Object.entries(raw.functions).map(([name, fn]): FunctionSpec => {
     // Handlers name the bundles (dist/functions/<service>/<module>.<export>), as Lambda loads them.
     const dot = fn.handler.lastIndexOf('.');
     const module = fn.handler.slice(0, dot).replace(/^dist\//, '');
-    const service = module.split('/')[1] as Service;
-    if (!fn.handler.startsWith('dist/functions/') || !services.includes(service)) {
+    const service = module.split('/')[1] ?? '';
+    if (!fn.handler.startsWith('dist/functions/') || !isService(service)) {
       throw new Error(`${name}: handler ${fn.handler} is not under dist/functions/<service>/`);
     }
     const events = fn.events ?? [];
@@ -71,13 +102,26 @@ export function parseManifest(text: string): FunctionSpec[] {
       http: events.flatMap((e) => (e.httpApi ? [{ method: e.httpApi.method.toUpperCase(), path: e.httpApi.path }] : [])),
       queues: events.flatMap((e) => (e.rabbitmq ? [{ queue: e.rabbitmq.queue.replace(namespacePrefix, ''), batchSize: e.rabbitmq.batchSize ?? 100 }] : [])),
       schedules: rates.map(parseRate),
-      wakeOn: wakeOn[name],
+      wakeOn: runner.wakeOn?.[name],
+      onStart: runner.onStart?.includes(name) ?? false,
     };
   });
+  const streams = Object.entries(runner.streams ?? {}).map(([name, stream]) => ({ ...stream, name, method: stream.method.toUpperCase() }));
+  return { functions, timeoutMs: raw.provider.timeout * 1000, proxies: runner.proxies ?? {}, streams };
 }
 
-export const manifest: readonly FunctionSpec[] = parseManifest(manifestText);
+const parsed = parseManifest(manifestText);
+
+export const manifest: readonly FunctionSpec[] = parsed.functions;
+export const functionTimeoutMs = parsed.timeoutMs;
+export const proxies = parsed.proxies;
+export const streams: readonly StreamSpec[] = parsed.streams;
 
 export function functionsOf(service: Service): FunctionSpec[] {
   return manifest.filter((fn) => fn.service === service);
+}
+
+/** A service with a database migrates it on start. */
+export function hasDatabase(service: Service): boolean {
+  return functionsOf(service).some((fn) => fn.onStart);
 }

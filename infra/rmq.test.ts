@@ -5,7 +5,7 @@ import { declareTopology, names } from '../functions/lib/topology.js';
 import { deleteNamespace, messageCount, withChannel } from '../test/support/broker.js';
 import { amqpUrl, uniqueName } from '../test/support/db.js';
 import { buildRmqEvent, outcomes, startQueueConsumer, toRmqMessage, type ConsumerFunction, type QueueConsumer } from './rmq.js';
-import { backoff } from './schedule.js';
+import { backoff } from './host.js';
 
 function delivery(body: string, properties: Partial<MessageProperties> = {}, redelivered = false): ConsumeMessage {
   return {

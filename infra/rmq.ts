@@ -4,8 +4,9 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { connectAmqp, type AmqpConnection } from '../functions/lib/amqp.js';
 import { log } from '../functions/lib/log.js';
 import { batchFailuresOf, type ItemFailure, type RmqEvent, type RmqMessage } from '../functions/lib/rmqEvent.js';
-import { declareTopology } from '../functions/lib/topology.js';
-import { backoff } from './schedule.js';
+import { declareTopology, names } from '../functions/lib/topology.js';
+import type { StartHost } from './host.js';
+import { backoff } from './host.js';
 
 export type ConsumerFunction = (event: RmqEvent) => Promise<unknown>;
 
@@ -170,3 +171,30 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
     },
   };
 }
+
+/** A consumer for every queue event of the functions this process hosts. */
+export const consumeQueues: StartHost = async ({ functions, config, service, invoke }) => {
+  const n = names(config.amqpNamespace);
+  const consumers: QueueConsumer[] = [];
+  for (const fn of functions) {
+    for (const source of fn.queues) {
+      consumers.push(
+        await startQueueConsumer({
+          url: config.amqpUrl,
+          namespace: config.amqpNamespace,
+          deliveryLimit: config.deliveryLimit,
+          queue: n.queue(source.queue),
+          batchSize: source.batchSize,
+          name: `${service}-${fn.name}`,
+          handler: (event) => invoke(fn, event),
+        }),
+      );
+    }
+  }
+  if (consumers.length === 0) return undefined;
+  return {
+    stop: async () => {
+      await Promise.all(consumers.map((c) => c.stop()));
+    },
+  };
+};

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { backoff, startSchedule, type Schedule } from './schedule.js';
+import { backoff } from './host.js';
+import { startSchedule, type Schedule } from './schedule.js';
 
 interface Run {
   resolve(result?: unknown): void;

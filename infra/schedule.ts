@@ -1,14 +1,15 @@
 // Scheduled functions in the runner: invoked at their rate, at once when woken (NOTIFY), again at
 // once when they report more work, and after a failure with a growing delay instead of their rate.
+import type { ScheduledEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
 import { log } from '../functions/lib/log.js';
+import { backoff, type StartHost } from './host.js';
+import { listen } from './listen.js';
+import type { FunctionSpec } from './manifest.js';
 
 export interface Schedule {
   wake(): void;
   stop(): Promise<void>;
-}
-
-export function backoff(failures: number, baseMs = 100, maxMs = 5_000): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
 }
 
 export function startSchedule(name: string, intervalMs: number, invoke: () => Promise<unknown>): Schedule {
@@ -61,5 +62,41 @@ export function startSchedule(name: string, intervalMs: number, invoke: () => Pr
       clearImmediate(immediate);
       await running;
     },
+  };
+}
+
+/**
+ * Every scheduled function this process hosts, at its rate (or SCHEDULE_INTERVAL_MS), and at once
+ * when the PostgreSQL channel it wakes on is notified.
+ */
+export const runSchedules: StartHost = async ({ functions, config, invoke }) => {
+  const scheduled = functions.filter((fn) => fn.schedules.length);
+  if (scheduled.length === 0) return undefined;
+  const wakeups = new Map<string, Schedule[]>();
+  const schedules = scheduled.map((fn) => {
+    const schedule = startSchedule(fn.name, config.scheduleIntervalMs || Math.min(...fn.schedules), () => invoke(fn, scheduledEvent(fn)));
+    if (fn.wakeOn) wakeups.set(fn.wakeOn, [...(wakeups.get(fn.wakeOn) ?? []), schedule]);
+    return schedule;
+  });
+  const listeners = [...wakeups].map(([channel, woken]) => listen(config.databaseUrl, channel, () => woken.forEach((s) => s.wake())));
+  return {
+    stop: async () => {
+      await Promise.all([...schedules.map((s) => s.stop()), ...listeners.map((l) => l.stop())]);
+    },
+  };
+};
+
+/** The event EventBridge sends a scheduled function. */
+export function scheduledEvent(fn: FunctionSpec): ScheduledEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: 'local',
+    resources: [`arn:aws:events:local:000000000000:rule/${fn.name}`],
+    detail: {},
   };
 }

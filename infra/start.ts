@@ -1,7 +1,7 @@
 // `npm start`: the three services, each its own process, as `docker compose up` runs them.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { services } from '../functions/lib/config.js';
 
-const services = ['payments', 'orders', 'gateway'] as const;
 const children: ChildProcess[] = services.map((service) => {
   const child = spawn(process.execPath, [`${import.meta.dirname}/runner.mjs`, service], { stdio: 'inherit' });
   child.on('exit', (code, signal) => {

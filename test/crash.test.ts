@@ -3,7 +3,7 @@
 // Either way the message arrives twice, and the wallet is debited once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Publisher } from '../functions/lib/amqp.js';
-import { createDb, type Db } from '../functions/lib/db.js';
+import { createPool, type Db } from '../functions/lib/db.js';
 import { relayBatch } from '../functions/lib/outbox.js';
 import { names } from '../functions/lib/topology.js';
 import { functionsOf } from '../infra/manifest.js';
@@ -34,13 +34,13 @@ beforeAll(async () => {
     AMQP_URL: amqpUrl,
     AMQP_NAMESPACE: namespace,
   });
-  ordersOutbox = createDb(databaseUrl(ordersDb), 2);
+  ordersOutbox = createPool(databaseUrl(ordersDb), 2);
   publisher = await Publisher.connect(amqpUrl, namespace, 20, 'test-relay');
 });
 
 afterAll(async () => {
   await Promise.all(runners.map((r) => r.stop()));
-  await Promise.all([ordersOutbox.destroy(), publisher.close()]);
+  await Promise.all([ordersOutbox.end(), publisher.close()]);
   await Promise.all([dropDatabase(paymentsDb), dropDatabase(ordersDb), deleteNamespace(namespace)]);
 });
 

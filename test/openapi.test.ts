@@ -5,9 +5,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { OpenAPIObject, OperationObject, ParameterObject, PathItemObject, ReferenceObject, ResponseObject } from 'openapi3-ts/oas31';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { manifest } from '../infra/manifest.js';
 import { healthRoute, readyRoute } from '../infra/health.js';
-import { statusStreamRoute } from '../infra/statusStream.js';
+import { manifest, streams } from '../infra/manifest.js';
 import specText from '../openapi.yaml?raw';
 
 const spec = parse(specText) as OpenAPIObject;
@@ -31,7 +30,7 @@ const operations: Operation[] = Object.entries(spec.paths ?? {}).flatMap(([path,
 const functionRoutes = manifest.flatMap((fn) => fn.http.map((route) => ({ method: route.method, path: route.path, operationId: fn.name })));
 // Routes the runner answers itself: the gateway's stream (no function can hold one open) and every
 // service's health and readiness.
-const hostRoutes = [statusStreamRoute, healthRoute, readyRoute].map(({ method, path, name }) => ({ method, path, operationId: name }));
+const hostRoutes = [...streams, healthRoute, readyRoute].map(({ method, path, name }) => ({ method, path, operationId: name }));
 const routes = [...functionRoutes, ...hostRoutes];
 
 /** Follows local refs ("#/components/..."); undefined when one points at nothing. */

@@ -25,7 +25,8 @@ describe('Publisher.ready', () => {
       occurred_at: new Date().toISOString(),
       payload: { order_id: '00000000-0000-4000-8000-000000000043', user_id: 1, amount: '1.00', status: 'FINISHED' as const, reason: null, updated_at: new Date().toISOString() },
     };
-    expect(await publisher.publish([{ envelope, correlationId: null }])).toEqual(new Set());
+    const message = { message_id: envelope.message_id, type: envelope.type, correlation_id: null, occurred: Math.floor(Date.now() / 1000), envelope: JSON.stringify(envelope) };
+    expect(await publisher.publish([message])).toEqual(new Set());
   });
 
   it('rejects after its timeout, naming RabbitMQ, when the broker cannot be reached', async () => {

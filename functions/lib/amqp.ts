@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import amqp, { type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import { log } from './log.js';
-import type { Envelope } from './messages.js';
+import type { MessageType } from './messages.js';
 import { declareTopology, mustBeRouted, names } from './topology.js';
 
 export type AmqpConnection = RecoveringChannelModel;
@@ -30,9 +30,15 @@ export async function connectAmqp(
   return connection;
 }
 
+/** A message as the outbox holds it: its envelope already written as JSON. */
 export interface OutboundMessage {
-  envelope: Envelope;
-  correlationId: string | null;
+  message_id: string;
+  type: MessageType;
+  /** The order the message is about */
+  correlation_id: string | null;
+  /** Seconds since the epoch */
+  occurred: number;
+  envelope: string;
 }
 
 const confirmTimeoutMs = 10_000;
@@ -91,16 +97,16 @@ export class Publisher {
   async publish(messages: OutboundMessage[]): Promise<Set<string>> {
     const channel = this.channel;
     if (!channel) throw new Error('not connected to RabbitMQ');
-    for (const { envelope, correlationId } of messages) {
-      this.returned.delete(envelope.message_id);
-      const ready = channel.publish(this.exchange, envelope.type, Buffer.from(JSON.stringify(envelope)), {
+    for (const message of messages) {
+      this.returned.delete(message.message_id);
+      const ready = channel.publish(this.exchange, message.type, Buffer.from(message.envelope), {
         persistent: true,
-        mandatory: mustBeRouted(envelope.type),
+        mandatory: mustBeRouted(message.type),
         contentType: 'application/json',
-        messageId: envelope.message_id,
-        type: envelope.type,
-        correlationId: correlationId ?? undefined,
-        timestamp: Math.floor(Date.parse(envelope.occurred_at) / 1000),
+        messageId: message.message_id,
+        type: message.type,
+        correlationId: message.correlation_id ?? undefined,
+        timestamp: message.occurred,
       });
       if (!ready) await once(channel, 'drain');
     }
@@ -113,7 +119,7 @@ export class Publisher {
     } finally {
       clearTimeout(timer);
     }
-    const unroutable = new Set(messages.map((m) => m.envelope.message_id).filter((id) => this.returned.has(id)));
+    const unroutable = new Set(messages.map((m) => m.message_id).filter((id) => this.returned.has(id)));
     for (const id of unroutable) this.returned.delete(id);
     return unroutable;
   }

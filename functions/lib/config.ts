@@ -1,6 +1,10 @@
 // Configuration, read and checked once per process. Defaults work on a developer's machine with
 // PostgreSQL and RabbitMQ on localhost; a wrong value stops the process with the variable's name.
-export type ServiceName = 'payments' | 'orders' | 'gateway';
+export const services = ['payments', 'orders', 'gateway'] as const;
+export type ServiceName = (typeof services)[number];
+
+/** The largest request body any route takes, in every host (API Gateway's own limit is larger). */
+export const bodyLimitBytes = 64 * 1024;
 
 type Env = Record<string, string | undefined>;
 

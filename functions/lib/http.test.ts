@@ -1,18 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { callHttp, httpEvent, type HttpResult } from '../../test/support/lambda.js';
-import { bodyLimitBytes, created, httpHandler, ok, type HttpRequest } from './http.js';
+import { created, httpHandler, ok, type HttpRequest } from './http.js';
+import type { OperationId } from './contract.js';
 import type { Db } from './db.js';
 import { Money } from './money.js';
 import { HttpProblem, type FieldError, type ProblemBody } from './problem.js';
+import { bodyLimitBytes, loadConfig } from './config.js';
 
 // These handlers never reach a database (no Idempotency-Key is sent); a function, so echoed bodies leave it out.
 const noDb = (() => {
   throw new Error('no database in these tests');
 }) as unknown as Db;
-const options = { db: () => noDb };
+const options = { db: noDb, config: loadConfig('payments', {}) };
 
 /** Each handler answers with what it was given, so a test sees exactly what validation let through. */
-const echo = (operationId: string) => httpHandler(operationId, async (request: HttpRequest) => ok(request), options);
+const echo = (operationId: OperationId) => httpHandler(operationId, async (request) => ok(request), options);
 const handlers = {
   createWallet: echo('createWallet'),
   deposit: echo('deposit'),
@@ -31,9 +33,9 @@ const getWallet = (userId: string) =>
   callHttp(echo('getWallet'), httpEvent('GET', `/api/wallet/${userId}`, { path: { user_id: userId } }));
 
 /** The echoed request of a 2xx answer. */
-function accepted(result: HttpResult): HttpRequest {
+function accepted(result: HttpResult): HttpRequest<OperationId> {
   expect(result.statusCode, result.body).toBe(200);
-  return JSON.parse(result.body ?? '') as HttpRequest;
+  return JSON.parse(result.body ?? '') as HttpRequest<OperationId>;
 }
 
 /** The problem of an error answer, checked to be a well-formed application/problem+json. */

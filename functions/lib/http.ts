@@ -3,33 +3,23 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Db } from './db.js';
+import { bodyLimitBytes } from './config.js';
+import { requestValidator, type OperationId, type RequestValidator, type ValidRequest } from './contract.js';
+import { DatabaseUnavailable, type Sql } from './db.js';
 import { fingerprint, idempotencyKey, idempotently } from './idempotency.js';
 import { log } from './log.js';
 import { toJson } from './money.js';
-import { requestValidator, type RequestValidator } from './openapi.js';
 import { HttpProblem, problemResponse } from './problem.js';
+import type { Service } from './service.js';
 
-export const bodyLimitBytes = 64 * 1024;
-
-type Params = Record<string, string | number | boolean>;
-
-export interface HttpRequest {
-  path: Params;
-  query: Params;
-  body: unknown;
+export interface HttpRequest<Id extends OperationId> extends ValidRequest<Id> {
   headers: APIGatewayProxyEventV2['headers'];
-  /** The database to work in: the request's own transaction when it carries an Idempotency-Key */
-  db: Db;
+  /** Where to work: the request's own transaction when it carries an Idempotency-Key, else the pool */
+  db: Sql;
 }
 
-export interface HttpOptions {
-  /** The service's database (created once per process, outside the handler) */
-  db: () => Db;
-}
-
-type Event = APIGatewayProxyEventV2 & { parsed?: { path: Params; query: Params } };
-type Middleware = MiddlewareObj<Event, APIGatewayProxyResultV2>;
+type Event = APIGatewayProxyEventV2 & { valid?: ValidRequest<OperationId> };
+type Middleware = MiddlewareObj<Event, APIGatewayProxyStructuredResultV2>;
 
 const jsonHeaders = { 'content-type': 'application/json' };
 
@@ -50,39 +40,39 @@ function bodyLimit(limit: number): Middleware {
   };
 }
 
-function validateRequest(validator: RequestValidator): Middleware {
+function validateRequest<Id extends OperationId>(validator: RequestValidator<Id>): Middleware {
   return {
     before: ({ event }) => {
       const path = validator.params('path', event.pathParameters);
       const query = validator.params('query', event.queryStringParameters);
-      validator.body(event.body);
-      event.parsed = { path, query };
+      event.valid = { path, query, body: validator.body(event.body) } as ValidRequest<OperationId>;
     },
   };
 }
 
-interface ExposedError { statusCode?: number; expose?: boolean; code?: string; cause?: { package?: string } }
+/**
+ * Middy's JSON body parser says in its error's cause what it refused: `data` is the content type
+ * when that is not JSON (checked first), else the body, with the parser's `message` when it is broken.
+ */
+interface BodyParserCause { package: '@middy/http-json-body-parser'; data?: unknown; message?: string }
 
-// Signs that PostgreSQL is out of reach (refused, reset, restarting, no pool connection in time):
-// the request changed nothing and can be retried.
-const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
-
-function isUnavailable(e: ExposedError & Error): boolean {
-  return unavailableCodes.has(e.code ?? '') || e.name === 'KnexTimeoutError' || /Connection terminated/.test(e.message ?? '');
+function bodyParserCause(error: unknown): BodyParserCause | undefined {
+  const cause = (error as { cause?: Partial<BodyParserCause> } | undefined)?.cause;
+  return cause?.package === '@middy/http-json-body-parser' ? (cause as BodyParserCause) : undefined;
 }
 
 /** Maps any error to a problem; what is not ours to explain is a 500 without details. */
-export function toProblem(error: unknown): HttpProblem {
+export function toProblem(error: unknown, event: Pick<APIGatewayProxyEventV2, 'headers'>): HttpProblem {
   if (error instanceof HttpProblem) return error;
-  const e = error as ExposedError & Error;
-  if (e?.cause?.package === '@middy/http-json-body-parser') {
-    // The parser answers 415 for broken JSON too; a broken body is the client's syntax error: 400.
-    return /malformed JSON/.test(e.message)
-      ? new HttpProblem(400, 'The body is not valid JSON', { type: '/problems/malformed-json' })
-      : new HttpProblem(415, 'The body must be application/json');
+  const parser = bodyParserCause(error);
+  if (parser) {
+    const refusedContentType = parser.message === undefined && parser.data === event.headers['content-type'];
+    // The parser answers 415 for a broken or missing body too; that is the client's syntax error: 400.
+    return refusedContentType
+      ? new HttpProblem(415, 'The body must be application/json')
+      : new HttpProblem(400, 'The body is not valid JSON', { type: '/problems/malformed-json' });
   }
-  if (e?.expose && typeof e.statusCode === 'number' && e.statusCode < 500) return new HttpProblem(e.statusCode, e.message);
-  if (e && isUnavailable(e)) {
+  if (error instanceof DatabaseUnavailable) {
     return new HttpProblem(503, 'The database is unavailable; retry shortly', { headers: { 'retry-after': '1' } });
   }
   return new HttpProblem(500, 'The request could not be completed; it is safe to retry');
@@ -91,7 +81,7 @@ export function toProblem(error: unknown): HttpProblem {
 function problems(): Middleware {
   return {
     onError: (request) => {
-      const problem = toProblem(request.error);
+      const problem = toProblem(request.error, request.event);
       if (problem.status >= 500) log.error('http.failed', { route: request.event.routeKey, error: request.error });
       request.response = problemResponse(problem);
     },
@@ -99,21 +89,21 @@ function problems(): Middleware {
 }
 
 /** An HTTP function: validated input in, a result out, every failure a problem+json. */
-export function httpHandler(
-  operationId: string,
-  fn: (request: HttpRequest) => Promise<APIGatewayProxyStructuredResultV2>,
-  options: HttpOptions,
-): (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2> {
+export function httpHandler<Id extends OperationId>(
+  operationId: Id,
+  fn: (request: HttpRequest<Id>) => Promise<APIGatewayProxyStructuredResultV2>,
+  service: Service,
+): (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2> {
   const validator = requestValidator(operationId);
-  const handler = middy<Event, APIGatewayProxyResultV2>().use(problems()).use(bodyLimit(bodyLimitBytes));
+  const handler = middy<Event, APIGatewayProxyStructuredResultV2>().use(problems()).use(bodyLimit(bodyLimitBytes));
   if (validator.hasBody) handler.use(httpJsonBodyParser());
   handler.use(validateRequest(validator));
   return handler.handler(async (event) => {
-    const request = (db: Db) => ({ ...event.parsed!, body: event.body, headers: event.headers, db });
+    const request = (db: Sql) => ({ ...(event.valid as ValidRequest<Id>), headers: event.headers, db });
     const key = validator.idempotent ? idempotencyKey(event.headers) : undefined;
-    if (key === undefined) return fn(request(options.db()));
+    if (key === undefined) return fn(request(service.db));
     const method = event.requestContext.http.method;
-    return idempotently(options.db(), event.routeKey, key, fingerprint(method, event.rawPath, event.body), (tx) =>
+    return idempotently(service.db, event.routeKey, key, fingerprint(method, event.rawPath, event.body), (tx) =>
       // A refusal after the work began (no wallet, a wallet that exists) is an answer to record too.
       fn(request(tx)).catch((error: unknown) => {
         if (error instanceof HttpProblem && error.status < 500) return problemResponse(error);

@@ -1,20 +1,23 @@
 // Idempotency-Key on the real PostgreSQL, through the real handlers: a retried request never makes a
 // second order or deposit, and concurrent requests with one key do the work once.
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, dropDatabase, query, uniqueName } from '../../test/support/db.js';
 import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
+import { handler as createPurchase } from '../orders/createPurchase.js';
+import { handler as migrateOrders } from '../orders/migrate.js';
+import { orders } from '../orders/service.js';
+import { handler as createWallet } from '../payments/createWallet.js';
+import { handler as deposit } from '../payments/deposit.js';
+import { handler as migratePayments } from '../payments/migrate.js';
+import { payments } from '../payments/service.js';
 import { fingerprint } from './idempotency.js';
 
 const name = uniqueName('idempotency');
 const paymentsDb = `${name}_payments`;
 const ordersDb = `${name}_orders`;
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-let createPurchase: Handler;
-let createWallet: Handler;
-let deposit: Handler;
-let destroy: () => Promise<void>;
+process.env.PAYMENTS_DATABASE_URL = databaseUrl(paymentsDb);
+process.env.ORDERS_DATABASE_URL = databaseUrl(ordersDb);
 
 /** A POST of `body` as JSON to the route, with the Idempotency-Key when there is one. */
 const post = (rawPath: string, route: string, body: unknown, key?: string, path?: Record<string, string>) =>
@@ -33,24 +36,12 @@ const count = async (db: string, sql: string, params: unknown[] = []) => (await 
 const purchases = (description: string) => count(ordersDb, 'SELECT count(*)::int AS n FROM purchases WHERE description = $1', [description]);
 
 beforeAll(async () => {
-  process.env.PAYMENTS_DATABASE_URL = databaseUrl(paymentsDb);
-  process.env.ORDERS_DATABASE_URL = databaseUrl(ordersDb);
-  const migrateOrders = await import('../orders/migrate.js');
-  const migratePayments = await import('../payments/migrate.js');
-  await migrateOrders.handler({}, lambdaContext);
-  await migratePayments.handler({}, lambdaContext);
-  createPurchase = (await import('../orders/createPurchase.js')).handler as Handler;
-  createWallet = (await import('../payments/createWallet.js')).handler as Handler;
-  deposit = (await import('../payments/deposit.js')).handler as Handler;
-  const orders = await import('../orders/store.js');
-  const payments = await import('../payments/store.js');
-  destroy = async () => {
-    await Promise.all([orders.store.db.destroy(), payments.store.db.destroy()]);
-  };
+  await migrateOrders({}, lambdaContext);
+  await migratePayments({}, lambdaContext);
 });
 
 afterAll(async () => {
-  await destroy();
+  await Promise.all([orders.db.end(), payments.db.end()]);
   await Promise.all([dropDatabase(paymentsDb), dropDatabase(ordersDb)]);
 });
 

@@ -4,30 +4,12 @@
 // while the first is still being processed is 409.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createHash } from 'node:crypto';
-import type { Knex } from 'knex';
-import type { Db, Tx } from './db.js';
+import { statement, transaction, type Db, type Tx } from './db.js';
 import { HttpProblem } from './problem.js';
 
 export const keyHeader = 'idempotency-key';
 export const keyLifetimeHours = 24;
 const printableAscii = /^[\x20-\x7e]{1,255}$/;
-
-export async function createIdempotencyKeys(db: Knex): Promise<void> {
-  await db.raw(`
-    CREATE TABLE idempotency_keys (
-      route text NOT NULL,
-      key text NOT NULL,
-      -- What the first request was, so another request under the same key is told apart.
-      fingerprint text NOT NULL,
-      status integer NOT NULL,
-      headers jsonb NOT NULL,
-      body text NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (route, key)
-    );
-    CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
-  `);
-}
 
 /** The key of a request, undefined without one; a malformed key is a 400. */
 export function idempotencyKey(headers: Record<string, string | undefined>): string | undefined {
@@ -54,6 +36,22 @@ interface StoredResponse {
   body: string;
 }
 
+const claimKey = statement<{ claimed: boolean }>('idempotency.claim', 'SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS claimed');
+
+const findResponse = statement<StoredResponse>(
+  'idempotency.find',
+  `SELECT fingerprint, status, headers, body FROM idempotency_keys
+    WHERE route = $1 AND key = $2 AND created_at > now() - interval '${keyLifetimeHours} hours'`,
+);
+
+// An expired record of the same key is replaced.
+const recordResponse = statement(
+  'idempotency.record',
+  `INSERT INTO idempotency_keys (route, key, fingerprint, status, headers, body) VALUES ($1, $2, $3, $4, $5, $6)
+   ON CONFLICT (route, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+     headers = excluded.headers, body = excluded.body, created_at = now()`,
+);
+
 /**
  * Runs `work` at most once per (route, key). The key is claimed with a transaction-scoped advisory
  * lock, so of concurrent requests with a new key exactly one works while the others get 409; the
@@ -66,22 +64,15 @@ export async function idempotently(
   requestFingerprint: string,
   work: (tx: Tx) => Promise<APIGatewayProxyStructuredResultV2>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  return db.transaction(async (tx) => {
-    const { rows } = await tx.raw<{ rows: { claimed: boolean }[] }>(
-      'SELECT pg_try_advisory_xact_lock(hashtextextended(?, 0)) AS claimed',
-      [`${route}\n${key}`],
-    );
-    if (!rows[0]!.claimed) {
+  return transaction(db, async (tx) => {
+    const [claim] = await claimKey(tx, [`${route}\n${key}`]);
+    if (!claim?.claimed) {
       throw new HttpProblem(409, 'A request with this Idempotency-Key is still being processed; retry later', {
         type: '/problems/idempotency-key-in-use',
         headers: { 'retry-after': '1' },
       });
     }
-    const earlier: StoredResponse | undefined = await tx('idempotency_keys')
-      .select('fingerprint', 'status', 'headers', 'body')
-      .where({ route, key })
-      .where('created_at', '>', tx.raw(`now() - interval '${keyLifetimeHours} hours'`))
-      .first();
+    const [earlier] = await findResponse(tx, [route, key]);
     if (earlier) {
       if (earlier.fingerprint !== requestFingerprint) {
         throw new HttpProblem(422, 'This Idempotency-Key was used for a different request', {
@@ -91,18 +82,7 @@ export async function idempotently(
       return { statusCode: earlier.status, headers: { ...earlier.headers, 'idempotent-replayed': 'true' }, body: earlier.body };
     }
     const response = await work(tx);
-    await tx('idempotency_keys')
-      .insert({
-        route,
-        key,
-        fingerprint: requestFingerprint,
-        status: response.statusCode,
-        headers: JSON.stringify(response.headers ?? {}),
-        body: response.body ?? '',
-        created_at: tx.fn.now(),
-      })
-      .onConflict(['route', 'key'])
-      .merge(); // an expired record of the same key
+    await recordResponse(tx, [route, key, requestFingerprint, response.statusCode, JSON.stringify(response.headers ?? {}), response.body ?? '']);
     return response;
   });
 }

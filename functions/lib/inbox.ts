@@ -2,10 +2,11 @@
 // the message causes, so a message seen before is skipped and its effect happens once.
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { Db, Tx } from './db.js';
+import { statement, transaction, type Tx } from './db.js';
 import { log } from './log.js';
 import { parseEnvelope, type Envelope, type MessageType } from './messages.js';
 import { BatchFailure, type ItemFailure, type RmqEvent } from './rmqEvent.js';
+import type { Service } from './service.js';
 
 export interface Delivery<T extends MessageType> {
   id: string;
@@ -22,31 +23,37 @@ export function deliveries<T extends MessageType>(event: RmqEvent, types: readon
     }));
 }
 
-/** Records the message in the inbox; false when it was recorded before. */
-async function firstSeen(tx: Tx, envelope: Envelope): Promise<boolean> {
-  const inserted = await tx('inbox')
-    .insert({ message_id: envelope.message_id, type: envelope.type })
-    .onConflict('message_id')
-    .ignore()
-    .returning('message_id');
-  return inserted.length > 0;
+const recordFirstSeen = statement<{ message_id: string }>(
+  'inbox.record-first-seen',
+  `INSERT INTO inbox (message_id, type) SELECT * FROM unnest($1::uuid[], $2::text[])
+   ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
+);
+
+/** Records the messages in the inbox; resolves with those not recorded before, once each. */
+async function firstSeen<T extends MessageType>(tx: Tx, envelopes: Envelope<T>[]): Promise<Envelope<T>[]> {
+  const unique = [...new Map(envelopes.map((e) => [e.message_id, e])).values()];
+  const inserted = new Set((await recordFirstSeen(tx, [unique.map((e) => e.message_id), unique.map((e) => e.type)])).map((r) => r.message_id));
+  for (const e of unique.filter((e) => !inserted.has(e.message_id))) log.info('inbox.duplicate', { message_id: e.message_id, type: e.type });
+  return unique.filter((e) => inserted.has(e.message_id));
 }
 
 /**
- * A consumer function. The batch commits in one transaction (one commit for many messages); if any
- * message fails, that transaction rolls back and each message is tried again in a transaction of its
- * own, so one failure does not hold back the others. Records that still fail are reported by a
- * BatchFailure; the caller acknowledges a record only after this settled, that is after the commit.
+ * A consumer function. The batch commits in one transaction (one commit for many messages), and
+ * `handle` sees each message that is new to the inbox once. If the batch fails, its transaction
+ * rolls back and each message is tried again in a transaction of its own, so one failure does not
+ * hold back the others; records that still fail are reported by a BatchFailure. The caller
+ * acknowledges a record only after this settled, that is after the commit.
  */
 export function consumer<T extends MessageType>(
-  db: () => Db,
+  service: Service,
   types: readonly T[],
-  handle: (message: Envelope<T>, tx: Tx) => Promise<void>,
+  handle: (messages: Envelope<T>[], tx: Tx) => Promise<void>,
 ) {
-  const receive = async (tx: Tx, envelope: Envelope<T>) => {
-    if (await firstSeen(tx, envelope)) await handle(envelope, tx);
-    else log.info('inbox.duplicate', { message_id: envelope.message_id, type: envelope.type });
-  };
+  const inOne = (envelopes: Envelope<T>[]) =>
+    transaction(service.db, async (tx) => {
+      const fresh = await firstSeen(tx, envelopes);
+      if (fresh.length) await handle(fresh, tx);
+    });
 
   return middy<RmqEvent, void>().handler(async (event: RmqEvent, _context: Context) => {
     const failures: ItemFailure[] = [];
@@ -56,22 +63,16 @@ export function consumer<T extends MessageType>(
       failures.push({ itemIdentifier: d.id, permanent: true });
     }
     const valid = batch.filter((d): d is Delivery<T> & { envelope: Envelope<T> } => d.envelope !== undefined);
-    const failed = (id: string, envelope: Envelope<T>, error: unknown) => {
-      log.error('inbox.failed', { message_id: envelope.message_id, type: envelope.type, order_id: envelope.payload.order_id, error });
-      failures.push({ itemIdentifier: id, permanent: false });
-    };
-    const inOne = (envelopes: Envelope<T>[]) =>
-      db().transaction(async (tx) => {
-        for (const envelope of envelopes) await receive(tx, envelope);
-      });
-    if (valid.length === 1) {
-      await inOne([valid[0]!.envelope]).catch((error: unknown) => failed(valid[0]!.id, valid[0]!.envelope, error));
-    } else if (valid.length > 1) {
-      const allDone = await inOne(valid.map((d) => d.envelope)).then(() => true, () => false);
-      if (!allDone) {
-        for (const { id, envelope } of valid) await inOne([envelope]).catch((error: unknown) => failed(id, envelope, error));
+    const oneByOne = async () => {
+      for (const { id, envelope } of valid) {
+        await inOne([envelope]).catch((error: unknown) => {
+          log.error('inbox.failed', { message_id: envelope.message_id, type: envelope.type, order_id: envelope.payload.order_id, error });
+          failures.push({ itemIdentifier: id, permanent: false });
+        });
       }
-    }
+    };
+    if (valid.length === 1) await oneByOne();
+    else if (valid.length > 1) await inOne(valid.map((d) => d.envelope)).catch(oneByOne);
     if (failures.length) throw new BatchFailure(failures);
   });
 }

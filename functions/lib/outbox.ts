@@ -1,29 +1,35 @@
-// The transactional outbox: a store writes a message in the same transaction as its change, and the
-// relay publishes unsent rows, marking them sent only after RabbitMQ confirmed them.
+// The transactional outbox: a store writes a message in the same statement or transaction as its
+// change, and the relay publishes unsent rows, marking them sent only after RabbitMQ confirmed them.
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
 import { Publisher } from './amqp.js';
-import type { Config } from './config.js';
-import type { Db, Tx } from './db.js';
+import { statement, transaction, type Db } from './db.js';
 import { log } from './log.js';
-import type { Envelope, MessageType, OutgoingMessage } from './messages.js';
+import type { MessageType } from './messages.js';
+import type { Service } from './service.js';
 
-/** The insert of messages into the outbox, to run in the transaction (or statement) of the change. */
-export function outboxInsert(db: Db | Tx, messages: OutgoingMessage[]) {
-  return db('outbox')
-    .insert(messages.map((m) => ({ message_id: randomUUID(), type: m.type, correlation_id: m.correlationId, payload: m.payload })))
-    .returning('id');
-}
-
-interface OutboxRow {
+export interface OutboxRow {
   id: string;
   message_id: string;
   type: MessageType;
   correlation_id: string | null;
-  payload: Envelope['payload'];
-  occurred_at: Date;
+  /** Seconds since the epoch: the AMQP timestamp */
+  occurred: number;
+  /** The envelope as JSON text, written by PostgreSQL: published as it is */
+  envelope: string;
 }
+
+// Claims and marks in one statement; the envelope is written by PostgreSQL, so the relay neither
+// parses nor encodes JSON.
+const claimUnsent = statement<OutboxRow>(
+  'outbox.claim-unsent',
+  `UPDATE outbox SET sent_at = now()
+    WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING id, message_id, type, correlation_id, extract(epoch FROM occurred_at)::int AS occurred,
+              json_build_object('message_id', message_id, 'type', type, 'occurred_at', occurred_at, 'payload', payload)::text AS envelope`,
+);
+
+const markUnsent = statement('outbox.mark-unsent', 'UPDATE outbox SET sent_at = NULL WHERE id = ANY($1::bigint[])');
 
 /**
  * Publishes one batch of unsent rows; returns how many it claimed and how many it sent. The rows are
@@ -33,25 +39,16 @@ interface OutboxRow {
  * consumers' inbox drops the copy).
  */
 export async function relayBatch(db: Db, publisher: Publisher, batchSize: number): Promise<{ claimed: number; sent: number }> {
-  return db.transaction(async (tx) => {
-    const unsent = tx('outbox').select('id').whereNull('sent_at').orderBy('id').limit(batchSize).forUpdate().skipLocked();
-    const rows: OutboxRow[] = await tx('outbox')
-      .whereIn('id', unsent)
-      .update({ sent_at: tx.fn.now() })
-      .returning(['id', 'message_id', 'type', 'correlation_id', 'payload', 'occurred_at']);
+  return transaction(db, async (tx) => {
+    const rows = await claimUnsent(tx, [batchSize]);
     if (rows.length === 0) return { claimed: 0, sent: 0 };
     rows.sort((a, b) => Number(a.id) - Number(b.id));
-    const unroutable = await publisher.publish(
-      rows.map((row) => ({
-        envelope: { message_id: row.message_id, type: row.type, occurred_at: row.occurred_at.toISOString(), payload: row.payload },
-        correlationId: row.correlation_id,
-      })),
-    );
+    const unroutable = await publisher.publish(rows);
     const returned = rows.filter((r) => unroutable.has(r.message_id));
     for (const row of returned) {
       log.error('outbox.unroutable', { message_id: row.message_id, type: row.type, order_id: row.correlation_id });
     }
-    if (returned.length) await tx('outbox').whereIn('id', returned.map((r) => r.id)).update({ sent_at: null });
+    if (returned.length) await markUnsent(tx, [returned.map((r) => r.id)]);
     return { claimed: rows.length, sent: rows.length - returned.length };
   });
 }
@@ -65,15 +62,16 @@ export interface RelayResult {
 const connectTimeoutMs = 5_000;
 
 /** The relay as a scheduled function: drains the outbox while its invocation has time left. */
-export function relayHandler(config: Config, db: () => Db) {
+export function relayHandler(service: Service) {
   let publisher: Promise<Publisher> | undefined;
   return middy<ScheduledEvent, RelayResult>().handler(async (_event, context: Context) => {
+    const { config, db } = service;
     publisher ??= Publisher.connect(config.amqpUrl, config.amqpNamespace, config.deliveryLimit, `${config.service}-relay`);
     const connected = await publisher;
     await connected.ready(Math.max(0, Math.min(connectTimeoutMs, context.getRemainingTimeInMillis() - 2_000)));
     let published = 0;
     for (;;) {
-      const { claimed, sent } = await relayBatch(db(), connected, config.relayBatchSize);
+      const { claimed, sent } = await relayBatch(db, connected, config.relayBatchSize);
       published += sent;
       if (claimed < config.relayBatchSize || sent === 0) return { published, more: false };
       if (context.getRemainingTimeInMillis() < 2_000) return { published, more: true };

@@ -35,7 +35,14 @@ export class HttpProblem extends Error {
   constructor(
     readonly status: number,
     detail: string,
-    readonly options: { type?: string; title?: string; errors?: FieldError[]; headers?: Record<string, string> } = {},
+    readonly options: {
+      type?: string;
+      title?: string;
+      errors?: FieldError[];
+      /** Members of the problem beyond the standard ones (RFC 9457, 3.2) */
+      extensions?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(detail);
     this.name = 'HttpProblem';
@@ -43,6 +50,7 @@ export class HttpProblem extends Error {
 
   toBody(): ProblemBody {
     return {
+      ...this.options.extensions,
       type: this.options.type ?? 'about:blank',
       title: this.options.title ?? titles[this.status] ?? 'Error',
       status: this.status,

@@ -5,12 +5,13 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, dropDatabase, query, uniqueName } from '../../test/support/db.js';
-import type { Db } from './db.js';
-import { deleteExpired, type CleanupResult } from './retention.js';
+import { handler as cleanup } from '../orders/cleanup.js';
+import { handler as migrate } from '../orders/migrate.js';
+import { orders } from '../orders/service.js';
+import { deleteExpired } from './retention.js';
 
 const name = uniqueName('retention');
-let db: Db;
-let cleanup: (event: ScheduledEvent, context: Context) => Promise<CleanupResult>;
+process.env.ORDERS_DATABASE_URL = databaseUrl(name);
 
 const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
@@ -29,14 +30,11 @@ const exists = async (table: string, column: string, id: string) =>
   (await query<{ n: number }>(name, `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [id]))[0]!.n === 1;
 
 beforeAll(async () => {
-  process.env.ORDERS_DATABASE_URL = databaseUrl(name);
-  await (await import('../orders/migrate.js')).handler({}, context);
-  cleanup = (await import('../orders/cleanup.js')).handler as typeof cleanup;
-  db = (await import('../orders/store.js')).store.db;
+  await migrate({}, context);
 });
 
 afterAll(async () => {
-  await db.destroy();
+  await orders.db.end();
   await dropDatabase(name);
 });
 
@@ -73,9 +71,9 @@ describe('the scheduled cleanup', () => {
        SELECT gen_random_uuid(), 't', now() - interval '10 days' FROM generate_series(1, 2500)`,
     );
     let calls = 0;
-    const partial = await deleteExpired(db, 168, () => ++calls <= 2);
+    const partial = await deleteExpired(orders.db, 168, () => ++calls <= 2);
     expect(partial).toMatchObject({ inbox: 1000, more: true });
-    expect(await deleteExpired(db, 168, () => true)).toMatchObject({ inbox: 1500, more: false });
+    expect(await deleteExpired(orders.db, 168, () => true)).toMatchObject({ inbox: 1500, more: false });
   });
 
   it('skips a row that a relay holds instead of waiting for it', async () => {
@@ -86,7 +84,7 @@ describe('the scheduled cleanup', () => {
       await relay.query('BEGIN');
       await relay.query('SELECT id FROM outbox WHERE message_id = $1 FOR UPDATE', [held]);
       const other = await outboxRow(8 * 24);
-      const result = await deleteExpired(db, 168, () => true);
+      const result = await deleteExpired(orders.db, 168, () => true);
       expect(result.outbox).toBe(1);
       expect(await exists('outbox', 'message_id', other)).toBe(false);
       expect(await exists('outbox', 'message_id', held)).toBe(true);

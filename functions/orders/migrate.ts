@@ -1,6 +1,6 @@
 // Creates the orders database if it is missing and brings its schema up to date.
-import { migrationHandler } from '../lib/db.js';
+import { migrationHandler } from '../lib/migrate.js';
 import { migrations } from './migrations.js';
-import { config, store } from './store.js';
+import { orders } from './service.js';
 
-export const handler = migrationHandler(config.databaseUrl, () => store.db, migrations);
+export const handler = migrationHandler(orders, migrations);

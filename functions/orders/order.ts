@@ -27,6 +27,23 @@ export function settle(status: OrderStatus, result: PaymentResult): Settlement |
     : { status: 'CANCELLED', reason: (result as Envelope<'payment.failed'>).payload.reason };
 }
 
+/**
+ * Settles orders from payment results in their order; an order settles once, so a later result for
+ * it (a copy under another message id, or the other outcome) changes nothing. Orders not found are
+ * left out.
+ */
+export function settleAll(results: readonly PaymentResult[], statuses: ReadonlyMap<string, OrderStatus>): (Settlement & { orderId: string })[] {
+  const current = new Map(statuses);
+  return results.flatMap((result) => {
+    const orderId = result.payload.order_id;
+    const status = current.get(orderId);
+    const settlement = status && settle(status, result);
+    if (!settlement) return [];
+    current.set(orderId, settlement.status);
+    return [{ orderId, ...settlement }];
+  });
+}
+
 export function toPurchaseView(row: PurchaseRow) {
   return {
     id: row.id,

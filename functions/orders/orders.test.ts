@@ -6,18 +6,17 @@ import { databaseUrl, dropDatabase, query, uniqueName } from '../../test/support
 import { envelope, httpEvent, invokeHttp, lambdaContext, rmqEvent, rmqRecord, type HttpReply } from '../../test/support/lambda.js';
 import type { Envelope, RefusalReason } from '../lib/messages.js';
 import type { ProblemBody } from '../lib/problem.js';
+import { handler as applyPaymentResult } from './applyPaymentResult.js';
+import { handler as createPurchase } from './createPurchase.js';
+import { handler as getPurchase } from './getPurchase.js';
+import { handler as listPurchases } from './listPurchases.js';
+import { handler as migrate } from './migrate.js';
+import { orders } from './service.js';
 
 const database = uniqueName('orders');
+// Read at the first invocation: the service's pool is made then, for this file's database.
 delete process.env.ORDERS_DATABASE_URL;
 process.env.DATABASE_URL = databaseUrl(database);
-
-// Configuration is read at module load: these imports must come after DATABASE_URL is set.
-const { handler: migrate } = await import('./migrate.js');
-const { handler: createPurchase } = await import('./createPurchase.js');
-const { handler: getPurchase } = await import('./getPurchase.js');
-const { handler: listPurchases } = await import('./listPurchases.js');
-const { handler: applyPaymentResult } = await import('./applyPaymentResult.js');
-const { store } = await import('./store.js');
 
 interface Purchase {
   id: string;
@@ -81,7 +80,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await store.db.destroy();
+  await orders.db.end();
   await dropDatabase(database);
 });
 

@@ -1,5 +1,5 @@
 // Scheduled (and woken by NOTIFY in the runner): publishes the orders outbox.
 import { relayHandler } from '../lib/outbox.js';
-import { config, store } from './store.js';
+import { orders } from './service.js';
 
-export const handler = relayHandler(config, () => store.db);
+export const handler = relayHandler(orders);

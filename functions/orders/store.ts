@@ -1,18 +1,36 @@
-// All SQL of the orders service. Each function is one transaction.
-import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../lib/config.js';
-import { createDb, writeTogether, type Db, type Tx } from '../lib/db.js';
+// All SQL of the orders service, each statement on the pool or transaction it is given.
+import { query, statement, type Sql, type Tx } from '../lib/db.js';
 import type { OrderStatus } from '../lib/messages.js';
 import { toDecimal, type Cents } from '../lib/money.js';
-import { outboxInsert } from '../lib/outbox.js';
-import { settle, type PaymentResult, type PurchaseRow } from './order.js';
-
-export const config = loadConfig('orders');
+import type { PurchaseRow, Settlement } from './order.js';
 
 export interface NewPurchase {
+  id: string;
   userId: number;
   amount: Cents;
   description: string;
+}
+
+// The purchase and its payment request in one statement: both or neither.
+const insertPurchase = statement<PurchaseRow>(
+  'orders.create-purchase',
+  `WITH purchase AS (
+     INSERT INTO purchases (id, user_id, amount, description) VALUES ($1, $2, $3, $4) RETURNING *
+   ), message AS (
+     INSERT INTO outbox (type, correlation_id, payload)
+     SELECT 'order.payment_requested', id, jsonb_build_object('order_id', id, 'user_id', user_id, 'amount', amount::text) FROM purchase
+   )
+   SELECT * FROM purchase`,
+);
+
+export async function createPurchase(sql: Sql, { id, userId, amount, description }: NewPurchase): Promise<PurchaseRow> {
+  return (await insertPurchase(sql, [id, userId, toDecimal(amount), description]))[0]!;
+}
+
+const selectPurchase = statement<PurchaseRow>('orders.get-purchase', 'SELECT * FROM purchases WHERE id = $1');
+
+export async function getPurchase(sql: Sql, id: string): Promise<PurchaseRow | undefined> {
+  return (await selectPurchase(sql, [id]))[0];
 }
 
 export interface PurchaseFilter {
@@ -23,65 +41,46 @@ export interface PurchaseFilter {
   limit: number;
 }
 
-export function ordersStore(db: Db) {
-  return {
-    db,
-
-    /** The purchase and its payment request, written by one statement: both or neither. */
-    async createPurchase({ userId, amount, description }: NewPurchase): Promise<PurchaseRow> {
-      const id = randomUUID();
-      const [purchase] = await writeTogether<PurchaseRow>(db, [
-        db('purchases').insert({ id, user_id: userId, amount: toDecimal(amount), description }).returning('*'),
-        outboxInsert(db, [
-          { type: 'order.payment_requested', correlationId: id, payload: { order_id: id, user_id: userId, amount: toDecimal(amount) } },
-        ]),
-      ]);
-      return purchase!;
-    },
-
-    async getPurchase(id: string): Promise<PurchaseRow | undefined> {
-      return db('purchases').where({ id }).first();
-    },
-
-    async listPurchases({ userId, status, before, limit }: PurchaseFilter): Promise<PurchaseRow[]> {
-      const query = db('purchases').orderBy('seq', 'desc').limit(limit);
-      if (userId !== undefined) query.where('user_id', userId);
-      if (status !== undefined) query.where('status', status);
-      if (before !== undefined) query.where('seq', '<', before);
-      return query;
-    },
-
-    /** Settles a NEW purchase from a payment result and announces it; anything else changes nothing. */
-    async applyPaymentResult(tx: Tx, result: PaymentResult): Promise<void> {
-      const order_id = result.payload.order_id;
-      const current: Pick<PurchaseRow, 'status' | 'user_id' | 'amount'> | undefined = await tx('purchases')
-        .select('status', 'user_id', 'amount')
-        .where({ id: order_id })
-        .forUpdate()
-        .first();
-      const settlement = current && settle(current.status, result);
-      if (!settlement) return;
-      const updatedAt = new Date();
-      await writeTogether(tx, [
-        tx('purchases').where({ id: order_id }).update({ ...settlement, updated_at: updatedAt }).returning('id'),
-        outboxInsert(tx, [
-          {
-            type: 'order.status_changed',
-            correlationId: order_id,
-            payload: {
-              order_id,
-              user_id: Number(current.user_id),
-              amount: current.amount,
-              ...settlement,
-              updated_at: updatedAt.toISOString(),
-            },
-          },
-        ]),
-      ]);
-    },
-  };
+/** Newest first; only the filters given narrow the list (each its own condition, so each uses its index). */
+export async function listPurchases(sql: Sql, { userId, status, before, limit }: PurchaseFilter): Promise<PurchaseRow[]> {
+  const values: unknown[] = [limit];
+  const conditions = [
+    ['user_id', userId],
+    ['status', status],
+    ['seq <', before],
+  ].flatMap(([condition, value]) => (value === undefined ? [] : [`${condition}${String(condition).includes(' ') ? '' : ' ='} $${values.push(value)}`]));
+  const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+  return query<PurchaseRow>(sql, `SELECT * FROM purchases ${where} ORDER BY seq DESC LIMIT $1`, values);
 }
 
-export type OrdersStore = ReturnType<typeof ordersStore>;
+// In the order of their ids, so that consumers locking overlapping orders never deadlock.
+const lockPurchaseRows = statement<{ id: string; status: OrderStatus }>(
+  'orders.lock-purchases',
+  'SELECT id, status FROM purchases WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+);
 
-export const store = ordersStore(createDb(config.databaseUrl, config.databasePoolMax));
+/** Locks the purchases (those that exist) until the transaction ends; resolves with their statuses. */
+export async function lockPurchases(tx: Tx, ids: string[]): Promise<Map<string, OrderStatus>> {
+  return new Map((await lockPurchaseRows(tx, [ids])).map((r) => [r.id, r.status]));
+}
+
+// One statement for the whole batch: every settlement and its order.status_changed message.
+const writeSettlements = statement(
+  'orders.record-settlements',
+  `WITH input AS (
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS t(id, status, reason, position)
+   ), settled AS (
+     UPDATE purchases SET status = input.status, reason = input.reason, updated_at = now()
+       FROM input WHERE purchases.id = input.id
+     RETURNING purchases.id, purchases.user_id, purchases.amount, purchases.status, purchases.reason, purchases.updated_at, input.position
+   )
+   INSERT INTO outbox (type, correlation_id, payload)
+   SELECT 'order.status_changed', id,
+          jsonb_build_object('order_id', id, 'user_id', user_id, 'amount', amount::text, 'status', status, 'reason', reason,
+                             'updated_at', to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+     FROM settled ORDER BY position`,
+);
+
+export async function recordSettlements(tx: Tx, settlements: (Settlement & { orderId: string })[]): Promise<void> {
+  await writeSettlements(tx, [settlements.map((s) => s.orderId), settlements.map((s) => s.status), settlements.map((s) => s.reason)]);
+}

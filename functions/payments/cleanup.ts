@@ -1,5 +1,5 @@
 // Scheduled: deletes old sent outbox rows, old inbox rows and expired idempotency keys.
 import { cleanupHandler } from '../lib/retention.js';
-import { config, store } from './store.js';
+import { payments } from './service.js';
 
-export const handler = cleanupHandler(config, () => store.db);
+export const handler = cleanupHandler(payments);

@@ -7,18 +7,17 @@ import { envelope, httpEvent, invokeHttp, lambdaContext, rmqEvent, rmqRecord } f
 import type { Envelope } from '../lib/messages.js';
 import type { ProblemBody } from '../lib/problem.js';
 import { BatchFailure } from '../lib/rmqEvent.js';
+import { handler as createWallet } from './createWallet.js';
+import { handler as deposit } from './deposit.js';
+import { handler as getWallet } from './getWallet.js';
+import { handler as migrate } from './migrate.js';
+import { handler as processPayment } from './processPayment.js';
+import { payments } from './service.js';
 
 const database = uniqueName('payments');
+// Read at the first invocation: the service's pool is made then, for this file's database.
 delete process.env.PAYMENTS_DATABASE_URL;
 process.env.DATABASE_URL = databaseUrl(database);
-
-// Configuration is read at module load: these imports must come after DATABASE_URL is set.
-const { handler: migrate } = await import('./migrate.js');
-const { handler: createWallet } = await import('./createWallet.js');
-const { handler: deposit } = await import('./deposit.js');
-const { handler: getWallet } = await import('./getWallet.js');
-const { handler: processPayment } = await import('./processPayment.js');
-const { store } = await import('./store.js');
 
 const create = (body: unknown, rawBody?: string) =>
   invokeHttp('createWallet', createWallet, httpEvent('POST', '/api/wallet/create', { body, rawBody }));
@@ -71,7 +70,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await store.db.destroy();
+  await payments.db.end();
   await dropDatabase(database);
 });
 

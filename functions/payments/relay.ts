@@ -1,5 +1,5 @@
 // Scheduled (and woken by NOTIFY in the runner): publishes the payments outbox.
 import { relayHandler } from '../lib/outbox.js';
-import { config, store } from './store.js';
+import { payments } from './service.js';
 
-export const handler = relayHandler(config, () => store.db);
+export const handler = relayHandler(payments);

@@ -1,89 +1,104 @@
-// All SQL of the payments service. Each function is one transaction.
-import { loadConfig } from '../lib/config.js';
-import { createDb, writeTogether, type Db, type Tx } from '../lib/db.js';
-import type { Envelope, RefusalReason } from '../lib/messages.js';
+// All SQL of the payments service, each statement on the pool or transaction it is given.
+import { statement, type Sql, type Tx } from '../lib/db.js';
+import type { RefusalReason } from '../lib/messages.js';
 import { centsFromDecimal, toDecimal, type Cents } from '../lib/money.js';
-import { outboxInsert } from '../lib/outbox.js';
-import { decidePayment, type WalletRow } from './wallet.js';
-
-export const config = loadConfig('payments');
-
-const walletColumns = ['user_id', 'balance', 'created_at'];
-
-interface PaymentRow {
-  status: 'succeeded' | 'refused';
-  reason: RefusalReason | null;
-}
+import type { DecidedPayment, PaymentDecision, WalletRow } from './wallet.js';
 
 export class BalanceLimitError extends Error {}
 
-export function paymentsStore(db: Db) {
-  return {
-    db,
+const walletColumns = 'user_id, balance, created_at';
 
-    /** The new wallet, or undefined when the user already has one. */
-    async createWallet(userId: number): Promise<WalletRow | undefined> {
-      const [row] = await db('wallets').insert({ user_id: userId }).onConflict('user_id').ignore().returning(walletColumns);
-      return row;
-    },
+const insertWallet = statement<WalletRow>(
+  'payments.create-wallet',
+  `INSERT INTO wallets (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING RETURNING ${walletColumns}`,
+);
 
-    async getWallet(userId: number): Promise<WalletRow | undefined> {
-      return db('wallets').select(walletColumns).where({ user_id: userId }).first();
-    },
-
-    /** The wallet after the deposit, or undefined when there is no wallet. */
-    async deposit(userId: number, amount: Cents): Promise<WalletRow | undefined> {
-      return db.transaction(async (tx) => {
-        const [row] = await tx('wallets')
-          .where({ user_id: userId })
-          .update({ balance: tx.raw('balance + ?', [toDecimal(amount)]), updated_at: tx.fn.now() })
-          .returning(walletColumns)
-          .catch((error: { code?: string }) => {
-            // 22003: the balance would not fit its column.
-            throw error.code === '22003' ? new BalanceLimitError('balance limit') : error;
-          });
-        if (row) await tx('ledger').insert({ user_id: userId, amount: toDecimal(amount), kind: 'deposit' });
-        return row as WalletRow | undefined;
-      });
-    },
-
-    /**
-     * Charges an order once. The wallet row is locked first, so an earlier outcome for the same order
-     * (under another message id) is visible here and stands; the primary key of payments backs that up.
-     */
-    async processPayment(tx: Tx, message: Envelope<'order.payment_requested'>): Promise<void> {
-      const { order_id, user_id, amount } = message.payload;
-      const wallet = await tx('wallets').select('balance').where({ user_id }).forUpdate().first();
-      const earlier: PaymentRow | undefined = await tx('payments').select('status', 'reason').where({ order_id }).first();
-      const decision = earlier
-        ? earlier.status === 'succeeded' ? { pay: true as const } : { pay: false as const, reason: earlier.reason! }
-        : decidePayment(wallet && centsFromDecimal(wallet.balance), centsFromDecimal(amount));
-      const outcome = outboxInsert(tx, [
-        decision.pay
-          ? { type: 'payment.succeeded', correlationId: order_id, payload: { order_id, user_id, amount } }
-          : { type: 'payment.failed', correlationId: order_id, payload: { order_id, user_id, amount, reason: decision.reason } },
-      ]);
-      if (earlier) {
-        await outcome; // the earlier outcome, announced again
-        return;
-      }
-      const payment = tx('payments').insert({
-        order_id,
-        user_id,
-        amount,
-        status: decision.pay ? 'succeeded' : 'refused',
-        reason: decision.pay ? null : decision.reason,
-        message_id: message.message_id,
-      });
-      const debit = [
-        tx('wallets').where({ user_id }).update({ balance: tx.raw('balance - ?', [amount]), updated_at: tx.fn.now() }),
-        tx('ledger').insert({ user_id, amount: `-${amount}`, kind: 'payment', order_id }),
-      ];
-      await writeTogether(tx, [outcome, payment, ...(decision.pay ? debit : [])]);
-    },
-  };
+/** The new wallet, or undefined when the user already has one. */
+export async function createWallet(sql: Sql, userId: number): Promise<WalletRow | undefined> {
+  return (await insertWallet(sql, [userId]))[0];
 }
 
-export type PaymentsStore = ReturnType<typeof paymentsStore>;
+const selectWallet = statement<WalletRow>('payments.get-wallet', `SELECT ${walletColumns} FROM wallets WHERE user_id = $1`);
 
-export const store = paymentsStore(createDb(config.databaseUrl, config.databasePoolMax));
+export async function getWallet(sql: Sql, userId: number): Promise<WalletRow | undefined> {
+  return (await selectWallet(sql, [userId]))[0];
+}
+
+// The balance and its ledger entry in one statement: both or neither.
+const addDeposit = statement<WalletRow>(
+  'payments.deposit',
+  `WITH wallet AS (
+     UPDATE wallets SET balance = balance + $2, updated_at = now() WHERE user_id = $1 RETURNING ${walletColumns}
+   ), entry AS (
+     INSERT INTO ledger (user_id, amount, kind) SELECT user_id, $2, 'deposit' FROM wallet
+   )
+   SELECT * FROM wallet`,
+);
+
+/** The wallet after the deposit, or undefined when there is no wallet. */
+export async function deposit(sql: Sql, userId: number, amount: Cents): Promise<WalletRow | undefined> {
+  const rows = await addDeposit(sql, [userId, toDecimal(amount)]).catch((error: { code?: string }) => {
+    // 22003: the balance would not fit its column.
+    throw error.code === '22003' ? new BalanceLimitError('balance limit') : error;
+  });
+  return rows[0];
+}
+
+// In the order of their ids, so that consumers locking overlapping wallets never deadlock.
+const lockWalletRows = statement<{ user_id: string; balance: string }>(
+  'payments.lock-wallets',
+  'SELECT user_id, balance FROM wallets WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE',
+);
+
+/** Locks the wallets (those that exist) until the transaction ends; resolves with their balances. */
+export async function lockWallets(tx: Tx, userIds: number[]): Promise<Map<number, Cents>> {
+  const rows = await lockWalletRows(tx, [userIds]);
+  return new Map(rows.map((r) => [Number(r.user_id), centsFromDecimal(r.balance)]));
+}
+
+const selectOutcomes = statement<{ order_id: string; status: 'succeeded' | 'refused'; reason: RefusalReason | null }>(
+  'payments.find-outcomes',
+  'SELECT order_id, status, reason FROM payments WHERE order_id = ANY($1::uuid[])',
+);
+
+/** The outcomes recorded earlier for these orders. */
+export async function findOutcomes(tx: Tx, orderIds: string[]): Promise<Map<string, PaymentDecision>> {
+  const rows = await selectOutcomes(tx, [orderIds]);
+  return new Map(rows.map((r): [string, PaymentDecision] => [r.order_id, r.status === 'succeeded' ? { pay: true } : { pay: false, reason: r.reason! }]));
+}
+
+// One statement for the whole batch: each first outcome is recorded (the payments primary key
+// allows one per order), a paid one is debited with its ledger entry, and every outcome is announced.
+const writeOutcomes = statement(
+  'payments.record-outcomes',
+  `WITH input AS (
+     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::numeric[], $4::text[], $5::uuid[], $6::boolean[])
+       WITH ORDINALITY AS t(order_id, user_id, amount, reason, message_id, first, position)
+   ), payment AS (
+     INSERT INTO payments (order_id, user_id, amount, status, reason, message_id)
+     SELECT order_id, user_id, amount, CASE WHEN reason IS NULL THEN 'succeeded' ELSE 'refused' END, reason, message_id
+       FROM input WHERE first
+   ), debit AS (
+     UPDATE wallets SET balance = balance - paid.total, updated_at = now()
+       FROM (SELECT user_id, sum(amount) AS total FROM input WHERE first AND reason IS NULL GROUP BY user_id) paid
+      WHERE wallets.user_id = paid.user_id
+   ), entry AS (
+     INSERT INTO ledger (user_id, amount, kind, order_id)
+     SELECT user_id, -amount, 'payment', order_id FROM input WHERE first AND reason IS NULL ORDER BY position
+   )
+   INSERT INTO outbox (type, correlation_id, payload)
+   SELECT CASE WHEN reason IS NULL THEN 'payment.succeeded' ELSE 'payment.failed' END, order_id,
+          jsonb_strip_nulls(jsonb_build_object('order_id', order_id, 'user_id', user_id, 'amount', amount::text, 'reason', reason))
+     FROM input ORDER BY position`,
+);
+
+export async function recordOutcomes(tx: Tx, decided: DecidedPayment[]): Promise<void> {
+  await writeOutcomes(tx, [
+    decided.map((d) => d.request.orderId),
+    decided.map((d) => d.request.userId),
+    decided.map((d) => toDecimal(d.request.amount)),
+    decided.map((d) => (d.decision.pay ? null : d.decision.reason)),
+    decided.map((d) => d.request.messageId),
+    decided.map((d) => d.first),
+  ]);
+}

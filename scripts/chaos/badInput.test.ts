@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { manifest } from '../../infra/manifest.js';
-import { badRequests, bodyLimitBytes, encode, mightBeValid, type BadRequest, type Route } from './badInput.js';
+import { bodyLimitBytes } from '../../functions/lib/config.js';
+import { badRequests, encode, mightBeValid, type BadRequest, type Route } from './badInput.js';
 
 const routes: Route[] = manifest.flatMap((fn) => fn.http);
 const requests = badRequests(routes, 3_000, 42);

@@ -6,6 +6,7 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import fc from 'fast-check';
+import { bodyLimitBytes } from '../../functions/lib/config.js';
 import { parse } from 'yaml';
 import specText from '../../openapi.yaml?raw';
 
@@ -75,7 +76,6 @@ interface Operation {
 
 const spec = parse(specText) as { paths: Record<string, Record<string, Operation>>; components: Record<string, Record<string, unknown>> };
 
-export const bodyLimitBytes = 64 * 1024;
 const maxSafe = Number.MAX_SAFE_INTEGER;
 
 function resolve<T extends { $ref?: string }>(node: T): T {

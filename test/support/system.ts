@@ -3,7 +3,8 @@
 import { expect } from 'vitest';
 import { loadConfig } from '../../functions/lib/config.js';
 import type { Service } from '../../infra/manifest.js';
-import { startRunner, type AnyHandler, type Runner } from '../../infra/runner.js';
+import type { AnyHandler } from '../../infra/host.js';
+import { startRunner, type Runner } from '../../infra/runner.js';
 
 export const loadSource = async (fn: { module: string; exportName: string }): Promise<AnyHandler> =>
   ((await import(/* @vite-ignore */ new URL(`../../${fn.module}.ts`, import.meta.url).href)) as Record<string, AnyHandler>)[

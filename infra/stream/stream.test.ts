@@ -4,23 +4,18 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import amqp from 'amqplib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Payloads } from '../functions/lib/messages.js';
-import { deleteNamespace, withChannel } from '../test/support/broker.js';
-import { expectMatchesSchema, expectResponseMatchesSpec } from '../test/support/contract.js';
-import { amqpUrl, uniqueName } from '../test/support/db.js';
-import { waitFor } from '../test/support/system.js';
-import { createHttpHost, type HttpHost } from './http.js';
-import {
-  createStatusFeed,
-  createStatusStream,
-  eventId,
-  startStatusStream,
-  statusStreamRoute,
-  type StatusFeed,
-  type StatusStream,
-  type StatusStreamHost,
-  type StatusStreamOptions,
-} from './statusStream.js';
+import type { Payloads } from '../../functions/lib/messages.js';
+import { deleteNamespace, withChannel } from '../../test/support/broker.js';
+import { expectMatchesSchema, expectResponseMatchesSpec } from '../../test/support/contract.js';
+import { amqpUrl, uniqueName } from '../../test/support/db.js';
+import { waitFor } from '../../test/support/system.js';
+import { createHttpHost, type HttpHost } from '../http/server.js';
+import { streams as streamSpecs } from '../manifest.js';
+import { createStatusFeed, eventId, type StatusFeed } from './feed.js';
+import { startStatusStream, type StatusStreamHost } from './host.js';
+import { createStatusStream, type StatusStream, type StatusStreamOptions } from './sse.js';
+
+const statusStreamRoute = streamSpecs.find((s) => s.name === 'streamPurchases')!;
 
 type Change = Payloads['order.status_changed'];
 
@@ -265,7 +260,7 @@ describe('the gateway\'s own queue on RabbitMQ', () => {
   });
 
   async function startHost(): Promise<StatusStreamHost> {
-    const host = await startStatusStream({ amqpUrl, namespace });
+    const host = await startStatusStream({ spec: statusStreamRoute, amqpUrl, namespace });
     started.push(host);
     // The first gap marks the moment its queue was bound: from then on it misses nothing.
     await waitFor('the queue to be bound', async () => host.feed.seq >= 1);
@@ -290,7 +285,7 @@ describe('the gateway\'s own queue on RabbitMQ', () => {
     }
 
     // Each its own queue, named in the namespace, which no other connection may use.
-    expect(one.queue).toMatch(new RegExp(`^${namespace}\\.gateway\\.status-stream\\.[0-9a-f]{8}$`));
+    expect(one.queue).toMatch(new RegExp(`^${namespace}\\.gateway\\.streamPurchases\\.[0-9a-f]{8}$`));
     expect(two.queue).not.toBe(one.queue);
     const queue = one.queue!;
     expect(await checkQueue(queue)).toMatch(/RESOURCE_LOCKED/);
