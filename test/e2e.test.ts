@@ -1,5 +1,6 @@
 // End to end: the three services started from their bundles, each its own process, driven through
 // the gateway with plain HTTP, every answer checked against openapi.yaml.
+import type { OperationId } from '../functions/lib/contract.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteNamespace } from './support/broker.js';
 import { expectResponseMatchesSpec } from './support/contract.js';
@@ -19,7 +20,7 @@ interface Answer {
   headers: Headers;
 }
 
-async function call(operationId: string | undefined, path: string, init: RequestInit = {}): Promise<Answer> {
+async function call(operationId: OperationId | undefined, path: string, init: RequestInit = {}): Promise<Answer> {
   const response = await fetch(gateway + path, init);
   const text = await response.text();
   const type = response.headers.get('content-type') ?? undefined;
@@ -28,7 +29,7 @@ async function call(operationId: string | undefined, path: string, init: Request
   return { status: response.status, type, text, json, headers: response.headers };
 }
 
-const post = (operationId: string, path: string, body: unknown) =>
+const post = (operationId: OperationId, path: string, body: unknown) =>
   call(operationId, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 // serverless-offline, started as `npm run offline` starts it (after the build), on the real PostgreSQL and RabbitMQ:
 // every HTTP route on the gateway's paths, and the Lambda invoke API driving the migrations, the
 // relays and the consumers with the sample events committed in events/.
+import type { OperationId } from '../functions/lib/contract.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GetMessage } from 'amqplib';
@@ -35,7 +36,7 @@ async function invoke(name: string, event: unknown): Promise<Invocation> {
   return { status: response.status, functionError: response.headers.get('x-amz-function-error'), payload: text ? JSON.parse(text) : undefined };
 }
 
-async function call(operationId: string, method: string, path: string, body?: unknown) {
+async function call(operationId: OperationId, method: string, path: string, body?: unknown) {
   const response = await fetch(http + path, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -97,7 +98,7 @@ describe('serverless offline', () => {
 
   it('serves every HTTP route of serverless.yml on the same path as the gateway, answering as openapi.yaml says', async () => {
     const called = new Set<string>();
-    const route = (name: string) => {
+    const route = (name: OperationId) => {
       called.add(name);
       return name;
     };

@@ -2,50 +2,17 @@
 // routes serverless.yml deploys, with the errors every handler can answer.
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { OpenAPIObject, OperationObject, ParameterObject, PathItemObject, ReferenceObject, ResponseObject } from 'openapi3-ts/oas31';
+import type { ParameterObject, ResponseObject } from 'openapi3-ts/oas31';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { operations, resolve, spec } from '../functions/lib/contract.js';
 import { healthRoute, readyRoute } from '../infra/health.js';
 import { manifest, streams } from '../infra/manifest.js';
-import specText from '../openapi.yaml?raw';
-
-const spec = parse(specText) as OpenAPIObject;
-const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
-
-interface Operation {
-  method: string;
-  path: string;
-  operationId: string | undefined;
-  item: PathItemObject;
-  operation: OperationObject;
-}
-
-const operations: Operation[] = Object.entries(spec.paths ?? {}).flatMap(([path, item]: [string, PathItemObject]) =>
-  methods.flatMap((method) => {
-    const operation = item[method];
-    return operation ? [{ method: method.toUpperCase(), path, operationId: operation.operationId, item, operation }] : [];
-  }),
-);
 
 const functionRoutes = manifest.flatMap((fn) => fn.http.map((route) => ({ method: route.method, path: route.path, operationId: fn.name })));
 // Routes the runner answers itself: the gateway's stream (no function can hold one open) and every
 // service's health and readiness.
 const hostRoutes = [...streams, healthRoute, readyRoute].map(({ method, path, name }) => ({ method, path, operationId: name }));
 const routes = [...functionRoutes, ...hostRoutes];
-
-/** Follows local refs ("#/components/..."); undefined when one points at nothing. */
-function resolve<T>(node: T | ReferenceObject): T | undefined {
-  let current: unknown = node;
-  while (current && typeof current === 'object' && '$ref' in current) {
-    const ref = (current as ReferenceObject).$ref;
-    current = ref
-      .replace(/^#\//, '')
-      .split('/')
-      .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'))
-      .reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], spec);
-  }
-  return current as T | undefined;
-}
 
 function refsIn(node: unknown): string[] {
   if (Array.isArray(node)) return node.flatMap(refsIn);
@@ -64,7 +31,7 @@ function schemasIn(node: unknown, at: string): [string, unknown][] {
 describe('openapi.yaml', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
     const validator = new Validator();
-    const result = await validator.validate(specText);
+    const result = await validator.validate({ ...structuredClone(spec) });
     expect(result).toEqual({ valid: true });
     expect(validator.version).toBe('3.1');
     expect(spec.openapi).toBe('3.1.0');

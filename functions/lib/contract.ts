@@ -106,7 +106,27 @@ const compiled = new Map<string, ValidateFunction>();
 /** The validator of the schema at a JSON pointer into the document, compiled once. */
 export function validatorAt(schemaPointer: string): ValidateFunction {
   let validate = compiled.get(schemaPointer);
-  if (!validate) compiled.set(schemaPointer, (validate = ajv.compile({ $ref: `${documentId}#${schemaPointer}` })));
+  // In a URI fragment, a JSON pointer's tokens are percent-encoded (RFC 6901, 6): `{user_id}`, `*/*`.
+  const fragment = schemaPointer.split('/').map(encodeURIComponent).join('/');
+  if (!validate) compiled.set(schemaPointer, (validate = ajv.compile({ $ref: `${documentId}#${fragment}` })));
+  return validate;
+}
+
+/** Points local refs ("#/components/...") at the registered document. */
+function rebase(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(rebase);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#') ? `${documentId}${v}` : rebase(v)]),
+  );
+}
+
+const bySchema = new WeakMap<object, ValidateFunction>();
+
+/** The validator of a schema object taken from the document (its refs resolved there), compiled once. */
+export function validatorOf(schema: object): ValidateFunction {
+  let validate = bySchema.get(schema);
+  if (!validate) bySchema.set(schema, (validate = ajv.compile(rebase(schema) as object)));
   return validate;
 }
 

@@ -80,6 +80,13 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Prom
     throw classify(error);
   });
   let broken: unknown;
+  // The pool listens to idle connections only: one in our hands that the server ends (a restart,
+  // a terminated backend) reports it here, and would crash the process with no listener.
+  const lost = (error: Error) => {
+    broken = error;
+    log.warn('db.connection_lost', { error });
+  };
+  tx.on('error', lost);
   try {
     await query(tx, 'BEGIN');
     const result = await work(tx);
@@ -90,6 +97,7 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Prom
     await tx.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
     throw error;
   } finally {
+    tx.off('error', lost);
     tx.release(broken instanceof Error ? broken : undefined);
   }
 }

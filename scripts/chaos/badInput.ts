@@ -3,12 +3,9 @@
 // string, broken JSON, a wrong content type, a body over 64 KiB, a bad path or query parameter, a
 // bad Idempotency-Key, a wrong method), sent to every route of serverless.yml through the gateway.
 // None may get a 5xx, and none may change anything.
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import fc from 'fast-check';
 import { bodyLimitBytes } from '../../functions/lib/config.js';
-import { parse } from 'yaml';
-import specText from '../../openapi.yaml?raw';
+import { resolve as resolveRef, spec as document, validatorOf } from '../../functions/lib/contract.js';
 
 export type Category =
   | 'wrong type'
@@ -74,17 +71,13 @@ interface Operation {
   requestBody?: { content: Record<string, { schema: Schema }> };
 }
 
-const spec = parse(specText) as { paths: Record<string, Record<string, Operation>>; components: Record<string, Record<string, unknown>> };
+// The document as the few shapes this generator reads.
+const spec = document as unknown as { paths: Record<string, Record<string, Operation>> };
 
 const maxSafe = Number.MAX_SAFE_INTEGER;
 
 function resolve<T extends { $ref?: string }>(node: T): T {
-  if (!node.$ref) return node;
-  const found = node.$ref
-    .replace(/^#\//, '')
-    .split('/')
-    .reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], spec);
-  return resolve(found as T);
+  return resolveRef<T>(node)!;
 }
 
 function deepResolve(schema: Schema): Schema {
@@ -92,27 +85,10 @@ function deepResolve(schema: Schema): Schema {
   return s.properties ? { ...s, properties: Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, deepResolve(v)])) } : s;
 }
 
-// ---- Validity, judged independently of the service's own validator -------------------------
+// ---- Validity, judged by the contract's own validator -------------------------------------------
 
-// ajv-formats is CommonJS with its function on `default`, which ESM loaders see one level deeper.
-type AddFormats = typeof addFormatsModule.default;
-const addFormats: AddFormats = (addFormatsModule as unknown as { default: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
-const ajv = new Ajv2020({ strict: false, coerceTypes: false, useDefaults: false });
-addFormats(ajv);
-// A float is a whole number of cents within a rounding error; when in doubt a value counts as
-// valid, so that it is not sent: a valid request would change the state this phase must not change.
-ajv.removeKeyword('multipleOf');
-ajv.addKeyword({
-  keyword: 'multipleOf',
-  type: 'number',
-  schemaType: 'number',
-  validate: (step: number, value: number) => Math.abs(Math.round(value / step) - value / step) < 1e-6,
-});
-const compiled = new Map<Schema, ValidateFunction>();
 function check(schema: Schema, value: unknown): boolean {
-  let validate = compiled.get(schema);
-  if (!validate) compiled.set(schema, (validate = ajv.compile(deepResolve(schema))));
-  return validate(value);
+  return validatorOf(schema)(value);
 }
 
 const jsonMedia = /^application\/(.+\+)?json($|;.+)/i;

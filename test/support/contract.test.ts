@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { OperationId } from '../../functions/lib/contract.js';
 import { expectResponseMatchesSpec } from './contract.js';
 
 const wallet = { user_id: 42, balance: 12.5, created_at: '2025-01-31T10:00:00.000Z' };
@@ -48,7 +49,7 @@ describe('expectResponseMatchesSpec', () => {
     expect(() => expectResponseMatchesSpec('docsAsset', 200, 'text/css', 42)).toThrow(/body must be string/);
   });
 
-  it('rejects an operation openapi.yaml does not have', () => {
-    expect(() => expectResponseMatchesSpec('getWalet', 200, 'application/json', wallet)).toThrow(/openapi.yaml has no operation getWalet/);
+  it('rejects an operation openapi.yaml does not have (a name the type check lets through from untyped JSON)', () => {
+    expect(() => expectResponseMatchesSpec('getWalet' as OperationId, 200, 'application/json', wallet)).toThrow(/openapi.yaml has no operation getWalet/);
   });
 });

@@ -1,5 +1,6 @@
 // What AWS Lambda hands the functions in the tests: API Gateway HTTP API (v2) events, a context,
 // and the Amazon MQ for RabbitMQ ("aws:rmq") events of the consumers, with the envelopes they carry.
+import type { OperationId } from '../../functions/lib/contract.js';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { expect } from 'vitest';
@@ -74,7 +75,7 @@ export interface HttpReply<T = Record<string, unknown>> {
 
 /** Invokes an HTTP function that answers JSON and checks its response against openapi.yaml. */
 export async function invokeHttp<T = Record<string, unknown>>(
-  operationId: string,
+  operationId: OperationId,
   handler: HttpHandler,
   event: APIGatewayProxyEventV2,
 ): Promise<HttpReply<T>> {

@@ -109,8 +109,15 @@ export const pageSize = 50;
 
 // Each action sends an Idempotency-Key: retried with the same key, it is never done twice.
 export const api = {
-  /** `userId` as typed: the API judges it, and says what is wrong with it */
-  getWallet: (userId: string) => request<Wallet>('GET', `/api/wallet/${encodeURIComponent(userId)}`),
+  /** The user's wallet, or undefined when the user has none yet (404); `userId` as typed: the API judges it */
+  findWallet: async (userId: string): Promise<Wallet | undefined> => {
+    try {
+      return await request<Wallet>('GET', `/api/wallet/${encodeURIComponent(userId)}`);
+    } catch (error) {
+      if (error instanceof ApiProblem && error.status === 404) return undefined;
+      throw error;
+    }
+  },
   createWallet: (key: string, userId: number) => request<Wallet>('POST', '/api/wallet/create', { user_id: userId }, key),
   deposit: (key: string, userId: number, amount: number) => request<Wallet>('POST', `/api/wallet/${userId}/deposit`, { amount }, key),
   placeOrder: (key: string, userId: number, amount: number, description: string) =>
