@@ -29,7 +29,7 @@ const json = (body: unknown): APIGatewayProxyStructuredResultV2 => ({
 });
 
 /** The service's database is reachable; reports its outbox backlog. */
-export function databaseCheck(url: string): { check: Check; close(): Promise<void> } {
+function databaseCheck(url: string): { check: Check; close(): Promise<void> } {
   const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: checkTimeoutMs, query_timeout: checkTimeoutMs });
   pool.on('error', () => undefined);
   return {
@@ -49,7 +49,7 @@ export function databaseCheck(url: string): { check: Check; close(): Promise<voi
  * RabbitMQ is reachable: one connection per process, kept open and recovered like the others, whose
  * state is the answer (a dropped socket shows at once, a silent broker after its missed heartbeats).
  */
-export function brokerCheck(url: string, name: string): { check: Check; close(): Promise<void> } {
+function brokerCheck(url: string, name: string): { check: Check; close(): Promise<void> } {
   let connected = false;
   let lastError = 'not connected yet';
   const connection = connectAmqp(url, name, async () => {
@@ -90,7 +90,7 @@ export function upstreamCheck(upstreams: Record<string, string>): Check {
   };
 }
 
-export async function readiness(checks: Record<string, Check>): Promise<{ ready: boolean; checks: Record<string, unknown> }> {
+async function readiness(checks: Record<string, Check>): Promise<{ ready: boolean; checks: Record<string, unknown> }> {
   const results = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {

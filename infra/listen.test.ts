@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, dropDatabase, query, terminateConnections, uniqueName } from '../test/support/db.js';
+import { holdsFor, waitFor } from '../test/support/system.js';
 import { listen, type Listener } from './listen.js';
 
 const database = uniqueName('listen');
@@ -37,32 +38,30 @@ describe('listen', () => {
   it('wakes once on connect and on each NOTIFY, and again after the connection is lost', async () => {
     let wakes = 0;
     const listener = start(() => wakes++);
-    await eventually(() => wakes === 1, 'the wake-up of the first connect');
-    await eventually(async () => (await listeningSessions()) === 1, 'the LISTEN session');
+    await waitFor('the wake-up of the first connect', async () => wakes === 1);
+    await waitFor('the LISTEN session', async () => (await listeningSessions()) === 1);
     expect(wakes).toBe(1);
 
     await notify();
-    await eventually(() => wakes === 2, 'the first NOTIFY');
+    await waitFor('the first NOTIFY', async () => wakes === 2);
     await notify();
     await notify('some_other_channel');
     await notify();
-    await eventually(() => wakes === 4, 'two more NOTIFYs');
+    await waitFor('two more NOTIFYs', async () => wakes === 4);
 
     // As a PostgreSQL restart would: NOTIFYs sent now are lost, so the reconnect itself wakes.
     expect(await terminateConnections(database)).toBeGreaterThanOrEqual(1);
-    await eventually(() => wakes === 5, 'the wake-up of the reconnect');
-    await eventually(async () => (await listeningSessions()) === 1, 'the LISTEN session to be back');
+    await waitFor('the wake-up of the reconnect', async () => wakes === 5);
+    await waitFor('the LISTEN session to be back', async () => (await listeningSessions()) === 1);
 
     await notify();
-    await eventually(() => wakes === 6, 'a NOTIFY after the reconnect');
+    await waitFor('a NOTIFY after the reconnect', async () => wakes === 6);
 
     await listener.stop();
-    await eventually(async () => (await listeningSessions()) === 0, 'the LISTEN session to end');
+    await waitFor('the LISTEN session to end', async () => (await listeningSessions()) === 0);
     await notify();
-    // Longer than the first reconnect backoff (100 ms): a listener that came back would be seen by now.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await listeningSessions()).toBe(0);
-    expect(wakes).toBe(6);
+    // Longer than the first reconnect backoff (100 ms): a listener that came back would be seen.
+    await holdsFor('no LISTEN session and no wake-up after stop', async () => (await listeningSessions()) === 0 && wakes === 6, 300);
   });
 
   it('keeps retrying while the database refuses it, and wakes once it gets through', async () => {
@@ -72,12 +71,11 @@ describe('listen', () => {
     listeners.push(listener);
     try {
       // The database does not exist yet: each attempt fails and is retried after a backoff.
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      expect(wakes).toBe(0);
+      await holdsFor('no wake-up while the database is missing', () => wakes === 0, 150);
       await query('postgres', `CREATE DATABASE ${other}`);
-      await eventually(() => wakes === 1, 'the wake-up once the database exists');
+      await waitFor('the wake-up once the database exists', async () => wakes === 1);
       await query(other, `NOTIFY ${channel}`);
-      await eventually(() => wakes === 2, 'a NOTIFY on the late database');
+      await waitFor('a NOTIFY on the late database', async () => wakes === 2);
     } finally {
       await listener.stop();
       await dropDatabase(other);
@@ -87,29 +85,19 @@ describe('listen', () => {
   it('listens on a channel whose name needs quoting', async () => {
     let wakes = 0;
     const listener = start(() => wakes++, 'Outbox-Events');
-    await eventually(() => wakes === 1, 'the wake-up of the connect');
+    await waitFor('the wake-up of the connect', async () => wakes === 1);
     await query(database, 'NOTIFY "Outbox-Events"');
-    await eventually(() => wakes === 2, 'the NOTIFY on the quoted channel');
+    await waitFor('the NOTIFY on the quoted channel', async () => wakes === 2);
     await listener.stop();
   });
 
   it('stop() during a reconnect backoff ends it for good', async () => {
     let wakes = 0;
     const listener = start(() => wakes++);
-    await eventually(() => wakes === 1, 'the wake-up of the connect');
-    await eventually(async () => (await listeningSessions()) === 1, 'the LISTEN session');
+    await waitFor('the wake-up of the connect', async () => wakes === 1);
+    await waitFor('the LISTEN session', async () => (await listeningSessions()) === 1);
     await terminateConnections(database);
     await listener.stop();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await listeningSessions()).toBe(0);
-    expect(wakes).toBe(1);
+    await holdsFor('no LISTEN session and no wake-up after stop', async () => (await listeningSessions()) === 0 && wakes === 1, 300);
   });
 });
-
-async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -36,7 +36,7 @@ export interface StreamSpec extends HttpRoute {
   messages: MessageType;
 }
 
-export interface Manifest {
+interface Manifest {
   functions: FunctionSpec[];
   /** How long a function may run: provider.timeout */
   timeoutMs: number;
@@ -77,7 +77,7 @@ export function parseRate(expression: string): number {
 
 const isService = (name: string): name is Service => (services as readonly string[]).includes(name);
 
-export function parseManifest(text: string): Manifest {
+function parseManifest(text: string): Manifest {
   const raw = parse(text) as RawManifest;
   const runner = raw.custom?.runner ?? {};
   const functions = Object.entries(raw.functions).map(([name, fn]): FunctionSpec => {

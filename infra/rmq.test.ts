@@ -5,6 +5,7 @@ import { declareTopology, names } from '../functions/lib/topology.js';
 import { deleteNamespace, messageCount, withChannel } from '../test/support/broker.js';
 import { amqpUrl, uniqueName } from '../test/support/db.js';
 import { buildRmqEvent, outcomes, startQueueConsumer, toRmqMessage, type ConsumerFunction, type QueueConsumer } from './rmq.js';
+import { holdsFor, waitFor } from '../test/support/system.js';
 import { backoff } from './host.js';
 
 function delivery(body: string, properties: Partial<MessageProperties> = {}, redelivered = false): ConsumeMessage {
@@ -203,7 +204,7 @@ describe('startQueueConsumer on the real broker', () => {
   }
 
   /** Waits until the broker has handed every ready message of the queue to a consumer. */
-  const allDelivered = () => eventually(async () => (await messageCount(queue)) === 0, 'the queue to be drained');
+  const allDelivered = () => waitFor('the queue to be drained', async () => (await messageCount(queue)) === 0);
 
   async function deadLettered(): Promise<GetMessage[]> {
     return withChannel(async (ch) => {
@@ -221,11 +222,11 @@ describe('startQueueConsumer on the real broker', () => {
       if (events.length === 1) await first.opened;
     });
     await publish('a0');
-    await eventually(() => events.length === 1, 'the first batch');
+    await waitFor('the first batch', async () => events.length === 1);
     await publish('a1', 'a2', 'a3', 'a4', 'a5');
     await allDelivered();
     first.open();
-    await eventually(() => events.flatMap(idsOf).length >= 6, 'every message');
+    await waitFor('every message', async () => events.flatMap(idsOf).length >= 6);
 
     expect(events.map(idsOf)).toEqual([['a0'], ['a1', 'a2', 'a3', 'a4', 'a5']]);
     const record = recordsOf(events[1]!)[0]!;
@@ -255,11 +256,11 @@ describe('startQueueConsumer on the real broker', () => {
       if (ids.includes('b-poison')) throw new BatchFailure([{ itemIdentifier: 'b-poison', permanent: true }]);
     });
     await publish('b0');
-    await eventually(() => seen.length === 1, 'the first batch');
+    await waitFor('the first batch', async () => seen.length === 1);
     await publish('b1', 'b-poison', 'b2');
     await allDelivered();
     first.open();
-    await eventually(async () => (await messageCount(deadLetterQueue)) === 1, 'the poison message in the dead-letter queue');
+    await waitFor('the poison message in the dead-letter queue', async () => (await messageCount(deadLetterQueue)) === 1);
 
     const [dead] = await deadLettered();
     expect(dead?.properties.messageId).toBe('b-poison');
@@ -281,9 +282,9 @@ describe('startQueueConsumer on the real broker', () => {
       if (idsOf(event).includes('c-flaky')) throw new BatchFailure([{ itemIdentifier: 'c-flaky', permanent: false }]);
     });
     await publish('c-flaky');
-    await eventually(() => deliveries.length === 1, 'the first delivery');
+    await waitFor('the first delivery', async () => deliveries.length === 1);
     await publish('c-good');
-    await eventually(async () => (await messageCount(deadLetterQueue)) === 1, 'the failing message in the dead-letter queue');
+    await waitFor('the failing message in the dead-letter queue', async () => (await messageCount(deadLetterQueue)) === 1);
 
     // The good message was served while the failing one waited for its retries.
     expect(good).toHaveLength(1);
@@ -314,29 +315,20 @@ describe('startQueueConsumer on the real broker', () => {
       await held.opened;
     });
     await publish('d0');
-    await eventually(() => seen.length === 1, 'the batch to start');
+    await waitFor('the batch to start', async () => seen.length === 1);
 
     let stopped = false;
     const stopping = consumer.stop().then(() => {
       stopped = true;
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(stopped).toBe(false);
+    await holdsFor('stop() waiting for the batch in flight', () => !stopped, 100);
     held.open();
     await stopping;
 
     expect(await messageCount(queue)).toBe(0);
     expect(await messageCount(deadLetterQueue)).toBe(0);
     await publish('d1');
-    await eventually(async () => (await messageCount(queue)) === 1, 'the later message to wait in the queue');
+    await waitFor('the later message to wait in the queue', async () => (await messageCount(queue)) === 1);
     expect(seen).toEqual(['d0']);
   });
 });
-
-async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -1,7 +1,7 @@
 // RabbitMQ consumers in the runner: deliveries become the aws:rmq event that Lambda would receive,
 // and each delivery is acknowledged, retried or dead-lettered only after the handler settled.
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { connectAmqp, type AmqpConnection } from '../functions/lib/amqp.js';
+import { connectAmqp } from '../functions/lib/amqp.js';
 import { log } from '../functions/lib/log.js';
 import { batchFailuresOf, type ItemFailure, type RmqEvent, type RmqMessage } from '../functions/lib/rmqEvent.js';
 import { declareTopology, names } from '../functions/lib/topology.js';
@@ -43,7 +43,7 @@ export function buildRmqEvent(queue: string, messages: ConsumeMessage[]): RmqEve
   };
 }
 
-export type Outcome = 'ack' | 'retry' | 'dead-letter';
+type Outcome = 'ack' | 'retry' | 'dead-letter';
 
 /** What becomes of each delivery of a batch, given how the handler ended. */
 export function outcomes(messages: ConsumeMessage[], error: unknown): Outcome[] {
@@ -58,7 +58,7 @@ export function outcomes(messages: ConsumeMessage[], error: unknown): Outcome[] 
   });
 }
 
-export interface QueueConsumerOptions {
+interface QueueConsumerOptions {
   url: string;
   namespace: string;
   deliveryLimit: number;
@@ -70,7 +70,6 @@ export interface QueueConsumerOptions {
 }
 
 export interface QueueConsumer {
-  connection: AmqpConnection;
   stop(): Promise<void>;
 }
 
@@ -152,7 +151,6 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
   });
 
   return {
-    connection,
     async stop() {
       stopping = true;
       const state = current;

@@ -12,9 +12,9 @@ import { consumeQueues } from './rmq.js';
 import { runSchedules } from './schedule.js';
 import { serveStreams } from './stream/host.js';
 
-export type Loader = (fn: FunctionSpec) => Promise<AnyHandler>;
+type Loader = (fn: FunctionSpec) => Promise<AnyHandler>;
 
-export interface RunnerOptions {
+interface RunnerOptions {
   service: Service;
   config: Config;
   load: Loader;

@@ -87,7 +87,7 @@ export const runSchedules: StartHost = async ({ functions, config, invoke }) => 
 };
 
 /** The event EventBridge sends a scheduled function. */
-export function scheduledEvent(fn: FunctionSpec): ScheduledEvent {
+function scheduledEvent(fn: FunctionSpec): ScheduledEvent {
   return {
     version: '0',
     id: randomUUID(),

@@ -75,10 +75,11 @@ describe('the order flow', () => {
     await broker.cut();
     try {
       const id = await order(userId, 4);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const notReady = await waitFor('orders to see RabbitMQ gone', async () => {
+        const ready = await orders.get('/ready');
+        return ready.status === 503 && ready;
+      });
       expect((await orders.get(`/api/purchase/${id}`)).body.status).toBe('NEW');
-      const notReady = await orders.get('/ready');
-      expect(notReady.status).toBe(503);
       expect(notReady.body.checks).toMatchObject({ database: { ok: true }, broker: { ok: false } });
       await broker.restore();
       expect(await settled(id, 30_000)).toMatchObject({ status: 'FINISHED' });
@@ -96,7 +97,11 @@ describe('the order flow', () => {
     let id: string;
     try {
       id = await order(userId, 7);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const orderId = id;
+      // Published: from here the payments consumer holds the request and cannot reach its database.
+      await waitFor('the payment request to be published', async () =>
+        (await query(ordersDb, 'SELECT 1 FROM outbox WHERE correlation_id = $1 AND sent_at IS NOT NULL', [orderId])).length === 1,
+      );
       expect((await orders.get(`/api/purchase/${id}`)).body.status).toBe('NEW');
       // Reading the wallet now fails cleanly: a problem, not a hang or a stack trace.
       const unavailable = await payments.get(`/api/wallet/${userId}`);

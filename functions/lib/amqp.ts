@@ -31,7 +31,7 @@ export async function connectAmqp(
 }
 
 /** A message as the outbox holds it: its envelope already written as JSON. */
-export interface OutboundMessage {
+interface OutboundMessage {
   message_id: string;
   type: MessageType;
   /** The order the message is about */

@@ -22,7 +22,7 @@ export interface ValidRequest<Id extends OperationId> {
   body: Operations[Id] extends { requestBody: { content: { 'application/json': infer Body } } } ? Body : undefined;
 }
 
-export interface Operation {
+interface Operation {
   method: string;
   /** The path template, e.g. /api/wallet/{user_id}/deposit */
   path: string;

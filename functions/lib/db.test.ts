@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, dropDatabase, query as queryAs, uniqueName } from '../../test/support/db.js';
 import { freePort } from '../../scripts/lib/freePort.js';
+import { waitFor } from '../../test/support/system.js';
 import { createPool, DatabaseUnavailable, statement, transaction, type Db } from './db.js';
 import { ensureDatabase, migrate } from './migrate.js';
 
@@ -86,8 +87,7 @@ describe('an unavailable database', () => {
       await insertNote(tx, ['lost with its connection']);
       const [{ pid }] = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows as [{ pid: number }];
       await queryAs(name, 'SELECT pg_terminate_backend($1)', [pid]);
-      // The server's notice of the end reaches the client between two statements.
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor('the backend to be gone', async () => (await queryAs(name, 'SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length === 0);
       await insertNote(tx, ['never written']);
     }).catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(DatabaseUnavailable);

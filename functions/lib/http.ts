@@ -2,7 +2,7 @@
 // openapi.yaml, and one place that turns every error into an application/problem+json response.
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { bodyLimitBytes } from './config.js';
 import { requestValidator, type OperationId, type RequestValidator, type ValidRequest } from './contract.js';
 import { DatabaseUnavailable, type Sql } from './db.js';
@@ -62,7 +62,7 @@ function bodyParserCause(error: unknown): BodyParserCause | undefined {
 }
 
 /** Maps any error to a problem; what is not ours to explain is a 500 without details. */
-export function toProblem(error: unknown, event: Pick<APIGatewayProxyEventV2, 'headers'>): HttpProblem {
+function toProblem(error: unknown, event: Pick<APIGatewayProxyEventV2, 'headers'>): HttpProblem {
   if (error instanceof HttpProblem) return error;
   const parser = bodyParserCause(error);
   if (parser) {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { statement, transaction, type Db, type Tx } from './db.js';
 import { HttpProblem } from './problem.js';
 
-export const keyHeader = 'idempotency-key';
+const keyHeader = 'idempotency-key';
 export const keyLifetimeHours = 24;
 const printableAscii = /^[\x20-\x7e]{1,255}$/;
 

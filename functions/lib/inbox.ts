@@ -8,13 +8,13 @@ import { parseEnvelope, type Envelope, type MessageType } from './messages.js';
 import { BatchFailure, type ItemFailure, type RmqEvent } from './rmqEvent.js';
 import type { Service } from './service.js';
 
-export interface Delivery<T extends MessageType> {
+interface Delivery<T extends MessageType> {
   id: string;
   envelope: Envelope<T> | undefined;
 }
 
 /** Flattens the event's records, each named by its message id (or its position when it has none). */
-export function deliveries<T extends MessageType>(event: RmqEvent, types: readonly T[]): Delivery<T>[] {
+function deliveries<T extends MessageType>(event: RmqEvent, types: readonly T[]): Delivery<T>[] {
   return Object.values(event.rmqMessagesByQueue)
     .flat()
     .map((record, index) => ({

@@ -29,14 +29,6 @@ export interface Envelope<T extends MessageType = MessageType> {
   payload: Payloads[T];
 }
 
-/** What a store writes to its outbox; the relay turns it into an envelope. */
-export interface OutgoingMessage<T extends MessageType = MessageType> {
-  type: T;
-  /** The order the message is about: the AMQP correlation id */
-  correlationId: string;
-  payload: Payloads[T];
-}
-
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const decimal = /^\d{1,12}\.\d{2}$/;
 const reasons: readonly string[] = ['wallet_not_found', 'insufficient_funds'];

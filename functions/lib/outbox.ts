@@ -8,7 +8,7 @@ import { log } from './log.js';
 import type { MessageType } from './messages.js';
 import type { Service } from './service.js';
 
-export interface OutboxRow {
+interface OutboxRow {
   id: string;
   message_id: string;
   type: MessageType;
@@ -53,7 +53,7 @@ export async function relayBatch(db: Db, publisher: Publisher, batchSize: number
   });
 }
 
-export interface RelayResult {
+interface RelayResult {
   published: number;
   /** True when the relay stopped with rows possibly left: invoke it again at once */
   more: boolean;

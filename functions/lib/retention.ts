@@ -10,7 +10,7 @@ import type { Service } from './service.js';
 
 const batchSize = 1_000;
 
-export interface CleanupResult {
+interface CleanupResult {
   outbox: number;
   inbox: number;
   idempotency_keys: number;

@@ -10,7 +10,7 @@ export const queueBindings: Record<string, readonly MessageType[]> = {
   'orders.apply-payment-result': ['payment.succeeded', 'payment.failed'],
 };
 
-export interface Names {
+interface Names {
   exchange: string;
   deadLetterExchange: string;
   queue(name: string): string;

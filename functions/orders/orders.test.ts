@@ -256,23 +256,16 @@ describe('applyPaymentResult (payment.succeeded, payment.failed)', () => {
     expect(await statusChanges(purchase.id)).toHaveLength(1);
   });
 
-  it('never moves a FINISHED order back on a later payment.failed', async () => {
-    const purchase = await newPurchase(203);
-    await deliver(paymentResult(purchase, 'succeeded'));
+  it.each<[string, number, 'succeeded' | RefusalReason, 'succeeded' | RefusalReason, object]>([
+    ['a FINISHED order back on a later payment.failed', 203, 'succeeded', 'insufficient_funds', { status: 'FINISHED', reason: null }],
+    ['a CANCELLED order to FINISHED on a later payment.succeeded', 204, 'insufficient_funds', 'succeeded', { status: 'CANCELLED', reason: 'insufficient_funds' }],
+  ])('never moves %s', async (_, userId, first, later, expected) => {
+    const purchase = await newPurchase(userId);
+    await deliver(paymentResult(purchase, first));
     const settled = await purchaseRow(purchase.id);
-    await deliver(paymentResult(purchase, 'insufficient_funds'));
+    await deliver(paymentResult(purchase, later));
     expect(await purchaseRow(purchase.id)).toEqual(settled);
-    expect(settled).toMatchObject({ status: 'FINISHED', reason: null });
-    expect(await statusChanges(purchase.id)).toHaveLength(1);
-  });
-
-  it('never moves a CANCELLED order to FINISHED on a later payment.succeeded', async () => {
-    const purchase = await newPurchase(204);
-    await deliver(paymentResult(purchase, 'insufficient_funds'));
-    const settled = await purchaseRow(purchase.id);
-    await deliver(paymentResult(purchase, 'succeeded'));
-    expect(await purchaseRow(purchase.id)).toEqual(settled);
-    expect(settled).toMatchObject({ status: 'CANCELLED', reason: 'insufficient_funds' });
+    expect(settled).toMatchObject(expected);
     expect(await statusChanges(purchase.id)).toHaveLength(1);
   });
 

@@ -223,25 +223,18 @@ describe('processPayment (order.payment_requested)', () => {
     ]);
   });
 
-  it('debits once when the same message comes in two invocations', async () => {
-    await walletWith(31, 10);
+  it.each<[string, number, (m: Envelope<'order.payment_requested'>) => Promise<unknown>]>([
+    ['in two invocations', 31, async (m) => {
+      await deliver(m);
+      await deliver(m);
+    }],
+    ['twice in one batch', 32, (m) => deliver(m, m)],
+  ])('debits once when the same message comes %s', async (_, userId, redeliver) => {
+    await walletWith(userId, 10);
     const orderId = randomUUID();
-    const message = paymentRequested(orderId, 31, '4.00');
-    await deliver(message);
-    await deliver(message);
-    expect(await balanceOf(31)).toBe('6.00');
-    expect((await ledgerOf(31)).filter((l) => l.order_id === orderId)).toHaveLength(1);
-    expect(await paymentsFor(orderId)).toHaveLength(1);
-    expect((await outboxFor(orderId)).map((o) => o.type)).toEqual(['payment.succeeded']);
-  });
-
-  it('debits once when the same message comes twice in one batch', async () => {
-    await walletWith(32, 10);
-    const orderId = randomUUID();
-    const message = paymentRequested(orderId, 32, '4.00');
-    await deliver(message, message);
-    expect(await balanceOf(32)).toBe('6.00');
-    expect((await ledgerOf(32)).filter((l) => l.order_id === orderId)).toHaveLength(1);
+    await redeliver(paymentRequested(orderId, userId, '4.00'));
+    expect(await balanceOf(userId)).toBe('6.00');
+    expect((await ledgerOf(userId)).filter((l) => l.order_id === orderId)).toHaveLength(1);
     expect(await paymentsFor(orderId)).toHaveLength(1);
     expect((await outboxFor(orderId)).map((o) => o.type)).toEqual(['payment.succeeded']);
   });

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HttpProblem, type ProblemBody } from '../../functions/lib/problem.js';
+import type { ProblemBody } from '../../functions/lib/problem.js';
 import type { HttpFunction, Route } from './routes.js';
 import { createHttpHost, type HttpHost, type HttpHostOptions } from './server.js';
 

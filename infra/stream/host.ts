@@ -4,7 +4,7 @@
 // serverless.yml: a Lambda behind API Gateway cannot hold a response open, so where the route is
 // absent the page polls GET /api/purchases instead.
 import { randomBytes } from 'node:crypto';
-import { connectAmqp, type AmqpConnection } from '../../functions/lib/amqp.js';
+import { connectAmqp } from '../../functions/lib/amqp.js';
 import { log } from '../../functions/lib/log.js';
 import { parseEnvelope } from '../../functions/lib/messages.js';
 import { names } from '../../functions/lib/topology.js';
@@ -14,35 +14,29 @@ import { streams, type StreamSpec } from '../manifest.js';
 import { createStatusFeed, type StatusFeed } from './feed.js';
 import { createStatusStream, type StatusStreamOptions } from './sse.js';
 
-export interface StatusStreamHostOptions extends StatusStreamOptions {
+interface StatusStreamHostOptions extends StatusStreamOptions {
   /** The route and the messages it streams (order.status_changed) */
   spec: StreamSpec;
+  /** Where the changes are kept for replay and handed to the browsers */
+  feed: StatusFeed;
   amqpUrl: string;
   namespace: string;
-  /** Changes kept for replay */
-  bufferSize?: number;
 }
 
 export interface StatusStreamHost {
   route: StreamRoute;
-  feed: StatusFeed;
-  connection: AmqpConnection;
-  /** The queue of the current connection, once bound */
-  readonly queue: string | undefined;
   stop(): Promise<void>;
 }
 
 /** A stream route of order status changes, fed by this process's own queue of them. */
 export async function startStatusStream(options: StatusStreamHostOptions): Promise<StatusStreamHost> {
-  const { spec } = options;
+  const { spec, feed } = options;
   if (spec.name !== 'streamPurchases' || spec.messages !== 'order.status_changed') {
     throw new Error(`${spec.name}: the one stream this host serves is streamPurchases of order.status_changed`);
   }
-  const feed = createStatusFeed(options.bufferSize);
   const stream = createStatusStream(feed, options);
   const n = names(options.namespace);
   const name = `${spec.service}-${spec.name}`;
-  let bound: string | undefined;
 
   const connection = await connectAmqp(options.amqpUrl, name, async (model) => {
     const channel = await model.createChannel();
@@ -58,7 +52,6 @@ export async function startStatusStream(options: StatusStreamHostOptions): Promi
     await channel.bindQueue(queue, n.exchange, spec.messages);
     // From here on nothing is missed; what was published before is in the database: clients resync.
     feed.gap();
-    bound = queue;
     log.info('status_stream.bound', { queue });
     await channel.consume(
       queue,
@@ -75,11 +68,6 @@ export async function startStatusStream(options: StatusStreamHostOptions): Promi
 
   return {
     route: { method: spec.method, path: spec.path, name: spec.name, stream: stream.serve },
-    feed,
-    connection,
-    get queue() {
-      return bound;
-    },
     async stop() {
       stream.end();
       await connection.close().catch(() => undefined);
@@ -91,7 +79,7 @@ export async function startStatusStream(options: StatusStreamHostOptions): Promi
 export const serveStreams: StartHost = async ({ service, config }) => {
   const mine = streams.filter((spec) => spec.service === service);
   if (mine.length === 0) return undefined;
-  const started = await Promise.all(mine.map((spec) => startStatusStream({ spec, amqpUrl: config.amqpUrl, namespace: config.amqpNamespace })));
+  const started = await Promise.all(mine.map((spec) => startStatusStream({ spec, feed: createStatusFeed(), amqpUrl: config.amqpUrl, namespace: config.amqpNamespace })));
   return {
     routes: started.map((s) => s.route),
     stop: async () => {

@@ -8,7 +8,7 @@ import type { StreamRoute } from '../http/routes.js';
 import { eventId, type FeedEntry, type StatusChange, type StatusFeed } from './feed.js';
 
 /** The `status` event's data: the order's new status, shaped like the Purchase it belongs to. */
-export function statusView(change: StatusChange): string {
+function statusView(change: StatusChange): string {
   return toJson({
     id: change.order_id,
     user_id: change.user_id,

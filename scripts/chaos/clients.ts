@@ -27,7 +27,7 @@ export interface Attempt {
   refusal?: string;
 }
 
-export function toDecimal(cents: number): number {
+function toDecimal(cents: number): number {
   return cents / 100;
 }
 
@@ -62,7 +62,7 @@ async function send(url: string, key: string, body: unknown): Promise<Sent> {
 const retryable = (status: number | 'network') => status === 'network' || status >= 500 || status === 409 || status === 429;
 
 /** How long to wait before the next try: growing, capped, with jitter, and at least Retry-After. */
-export function retryDelayMs(tries: number, retryAfterS?: number): number {
+function retryDelayMs(tries: number, retryAfterS?: number): number {
   const grown = Math.min(2_000, 50 * 2 ** Math.min(tries, 10));
   const jittered = grown / 2 + Math.random() * (grown / 2);
   return Math.max(jittered, Math.min(retryAfterS ?? 0, 5) * 1000);

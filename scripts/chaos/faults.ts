@@ -13,7 +13,7 @@ export interface Injected extends Fault {
   detail?: string;
 }
 
-export interface FaultTarget {
+interface FaultTarget {
   system: ChaosSystem;
   postgresUrl: string;
   amqpUrl: string;
@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const allTypes = Object.values(queueBindings).flat() as MessageType[];
 
 /** Bodies no consumer can take: broken JSON, and a well-formed envelope whose payload is wrong. */
-export function poisonBody(index: number): string {
+function poisonBody(index: number): string {
   const bodies = [
     '{"message_id": "not closed"',
     JSON.stringify({ message_id: randomUUID(), type: 'order.payment_requested', occurred_at: new Date().toISOString(), payload: { order_id: 'x', user_id: -1, amount: '-5' } }),

@@ -13,7 +13,7 @@ export interface Where {
 }
 
 /** Each table of a database: its row count and a checksum of all its rows. */
-export type Snapshot = Record<string, { rows: number; checksum: string }>;
+type Snapshot = Record<string, { rows: number; checksum: string }>;
 
 export async function snapshot(where: Where, database: string): Promise<Snapshot> {
   const tables = await query<{ name: string }>(
@@ -42,13 +42,13 @@ export function changedTables(before: Snapshot, after: Snapshot): string[] {
     .map((name) => `${name} (${before[name]?.rows ?? 'absent'} rows before, ${after[name]?.rows ?? 'absent'} after)`);
 }
 
-export interface Backlog {
+interface Backlog {
   newOrders: number;
   unsent: { payments: number; orders: number };
   queued: Record<string, number>;
 }
 
-export async function backlog(where: Where): Promise<Backlog> {
+async function backlog(where: Where): Promise<Backlog> {
   const count = async (database: string, sql: string) => (await query<{ n: number }>(where.postgresUrl, database, sql))[0]!.n;
   return {
     newOrders: await count(where.databases.orders, "SELECT count(*)::int AS n FROM purchases WHERE status = 'NEW'"),
@@ -60,7 +60,7 @@ export async function backlog(where: Where): Promise<Backlog> {
   };
 }
 
-export const isSettled = (b: Backlog) => b.newOrders === 0 && b.unsent.payments === 0 && b.unsent.orders === 0 && Object.values(b.queued).every((n) => n === 0);
+const isSettled = (b: Backlog) => b.newOrders === 0 && b.unsent.payments === 0 && b.unsent.orders === 0 && Object.values(b.queued).every((n) => n === 0);
 
 /** Waits until no order is NEW, no outbox row is unsent, no queue holds a message, and the API answers. */
 export async function waitUntilSettled(where: Where, timeoutMs: number, answering: () => Promise<boolean>): Promise<{ settled: boolean; backlog: Backlog }> {

@@ -29,7 +29,7 @@ export interface PlanOptions {
   pauseS: number;
 }
 
-export interface Plan {
+interface Plan {
   faults: Fault[];
   notes: string[];
 }

@@ -10,9 +10,9 @@ import type { FunctionSpec, Service } from '../../infra/manifest.js';
 import { startTcpProxy, throughProxy, type TcpProxy } from '../lib/tcpProxy.js';
 import { freePort } from '../lib/freePort.js';
 
-export type Role = 'api' | 'relay' | 'consumer' | 'gateway';
+type Role = 'api' | 'relay' | 'consumer' | 'gateway';
 
-export interface ProcessSpec {
+interface ProcessSpec {
   name: string;
   service: Service;
   role: Role;
@@ -127,7 +127,7 @@ export class ManagedProcess {
   }
 }
 
-export interface SystemOptions {
+interface SystemOptions {
   namespace: string;
   /** The PostgreSQL server, without a database: postgres://postgres@127.0.0.1:5432 */
   postgresUrl: string;
@@ -152,7 +152,7 @@ export interface ChaosSystem {
   stop(): Promise<void>;
 }
 
-export function databaseUrl(postgresUrl: string, database: string): string {
+function databaseUrl(postgresUrl: string, database: string): string {
   const url = new URL(postgresUrl);
   url.pathname = `/${database}`;
   return url.toString();

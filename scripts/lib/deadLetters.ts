@@ -11,12 +11,12 @@ export type Selection = { id: string } | { all: true };
 export class UsageError extends Error {}
 
 /** A consumer queue of the namespace and the dead-letter queue behind it (full names). */
-export interface QueuePair {
+interface QueuePair {
   queue: string;
   deadLetterQueue: string;
 }
 
-export function queuePairs(namespace: string): QueuePair[] {
+function queuePairs(namespace: string): QueuePair[] {
   const n = names(namespace);
   return Object.keys(queueBindings).map((q) => ({ queue: n.queue(q), deadLetterQueue: n.deadLetterQueue(q) }));
 }
@@ -97,7 +97,7 @@ export function originOf(message: Pick<GetMessage, 'properties'>, pair: QueuePai
   return queuePairs(namespace).some((p) => p.queue === named) ? String(named) : undefined;
 }
 
-export interface DeadLetterQueue extends QueuePair {
+interface DeadLetterQueue extends QueuePair {
   /** False when the broker has no such queue (nothing of this namespace ever ran) */
   exists: boolean;
   messages: DeadLetter[];
@@ -115,7 +115,7 @@ export function redacted(url: string): string {
   return u.toString();
 }
 
-export class BrokerUnreachable extends Error {}
+class BrokerUnreachable extends Error {}
 
 async function withConnection<T>(broker: Broker, work: (connection: ChannelModel) => Promise<T>): Promise<T> {
   let connection: ChannelModel;
@@ -181,7 +181,7 @@ export async function listDeadLetters(broker: Broker): Promise<DeadLetterQueue[]
   });
 }
 
-export interface RedriveResult extends QueuePair {
+interface RedriveResult extends QueuePair {
   /** The dead letters published back to their queue (confirmed) and removed from the dead-letter queue */
   moved: DeadLetter[];
   /** Dead letters left where they were, with the reason */

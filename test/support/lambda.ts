@@ -11,7 +11,7 @@ import { expectResponseMatchesSpec } from './contract.js';
 /** A Lambda context with time to spare. */
 export const lambdaContext = { getRemainingTimeInMillis: () => 10_000, functionName: 'x' } as Context;
 
-export interface HttpEventOptions {
+interface HttpEventOptions {
   /** Path parameters */
   path?: Record<string, string>;
   /** Query string parameters; also written as the raw query string */
@@ -56,7 +56,7 @@ export function httpEvent(method: string, rawPath: string, options: HttpEventOpt
   };
 }
 
-export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
 /** Calls an HTTP function and checks that it answered with a structured result that has a status. */

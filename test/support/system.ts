@@ -11,7 +11,7 @@ export const loadSource = async (fn: { module: string; exportName: string }): Pr
     fn.exportName
   ]!;
 
-/** Sets the environment every function module reads at import; call before the first import. */
+/** Sets the environment the services read when they are first used (their configuration and pools). */
 export function configure(env: Record<string, string>): void {
   Object.assign(process.env, { SCHEDULE_INTERVAL_MS: '1000', ...env });
 }
@@ -28,6 +28,18 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/**
+ * Checks for `ms` that something does not happen (a listener that stopped does not come back): the
+ * check runs throughout, and the test fails as soon as it no longer holds.
+ */
+export async function holdsFor(what: string, check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  do {
+    if (!(await check())) throw new Error(`${what} no longer held`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  } while (Date.now() < until);
 }
 
 export interface Api {
@@ -47,7 +59,7 @@ export function api(baseUrl: string): Api {
   };
 }
 
-export interface Settled {
+interface Settled {
   status: string;
   reason: string | null;
 }

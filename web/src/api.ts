@@ -31,7 +31,7 @@ export interface StatusChange {
   updated_at: string;
 }
 
-export interface FieldProblem {
+interface FieldProblem {
   in: string;
   /** A JSON pointer into the body ("/amount") or a parameter name ("user_id") */
   name: string;
@@ -50,7 +50,7 @@ export class ApiProblem extends Error {
 }
 
 /** No answer at all: offline, or the gateway is down. */
-export class NetworkFailure extends Error {
+class NetworkFailure extends Error {
   constructor() {
     super('The shop cannot be reached. Check your connection.');
   }
@@ -105,7 +105,7 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, 
 }
 
 /** How many orders the page lists */
-export const pageSize = 50;
+const pageSize = 50;
 
 // Each action sends an Idempotency-Key: retried with the same key, it is never done twice.
 export const api = {

@@ -5,14 +5,14 @@ import { api, parseJson, type StatusChange } from './api.js';
 
 export type LiveMode = 'connecting' | 'live' | 'polling';
 
-export interface LiveHandlers {
+interface LiveHandlers {
   change(change: StatusChange): void;
   /** Changes may have been missed: read the list again */
   resync(): void;
   mode(mode: LiveMode): void;
 }
 
-export const timing = {
+const timing = {
   /** Between two reads of the list while polling */
   pollMs: 3_000,
   /** How long a stream may take to (re)connect before the page polls meanwhile */
