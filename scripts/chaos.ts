@@ -2,7 +2,8 @@
 // its own copy of Shop from the bundles, places orders and deposits through it while a seeded
 // schedule of faults hits every process, the broker and PostgreSQL, sends it thousands of bad
 // requests, and once it has settled checks that nothing was lost, doubled, stuck, created or
-// destroyed. Prints a scoreboard, writes it as JSON, exits 1 on any violation.
+// destroyed. Prints a scoreboard, writes it as JSON, exits 1 on any violation. Longer than most
+// files: the run's phases, one after the other, read top to bottom here.
 import { randomBytes, randomInt } from 'node:crypto';
 import { cpSync, existsSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';

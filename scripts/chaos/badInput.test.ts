@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { manifest } from '../../infra/manifest.js';
 import { bodyLimitBytes } from '../../functions/lib/config.js';
-import { badRequests, encode, mightBeValid, type BadRequest, type Route } from './badInput.js';
+import { badRequests, type BadRequest, type Route } from './badInput.js';
+import { encode } from './badValues.js';
+import { mightBeValid } from './validity.js';
 
 const routes: Route[] = manifest.flatMap((fn) => fn.http);
 const requests = badRequests(routes, 3_000, 42);

@@ -1,6 +1,7 @@
 // The chaos run's own copy of Shop: its databases, its broker namespace, free ports, every service
 // from its bundle in processes of its own (two of each relay and consumer), and PostgreSQL and
 // RabbitMQ behind TCP proxies that the run can cut without touching the servers others use.
+// Longer than most files: a process's start, kill, restart and exit watch are one lifecycle, read here.
 import amqp from 'amqplib';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';

@@ -1,6 +1,7 @@
 // Dead letters, for an operator: listed without being taken, and moved back to the queue they died
 // in with publisher confirms before they leave the dead-letter queue. Used by `npm run dlq` and by
-// the chaos run.
+// the chaos run. Longer than most files: listing and re-driving share one careful protocol (take
+// without acknowledging, publish back with confirms, acknowledge last), kept in one place.
 import amqp, { type ChannelModel, type ConfirmChannel, type GetMessage, type MessageProperties, type Options } from 'amqplib';
 import { names, queueBindings } from '../../functions/lib/topology.js';
 
