@@ -6,6 +6,7 @@ import amqp from 'amqplib';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import pg from 'pg';
+import { services } from '../../functions/lib/config.js';
 import { names, queueBindings } from '../../functions/lib/topology.js';
 import type { FunctionSpec, Service } from '../../infra/manifest.js';
 import { startTcpProxy, throughProxy, type TcpProxy } from '../lib/tcpProxy.js';
@@ -24,7 +25,7 @@ interface ProcessSpec {
 /** Relays and consumers twice, in processes of their own; the rest of a service in one process. */
 export function processSpecs(manifest: readonly FunctionSpec[], instances = 2): ProcessSpec[] {
   const specs: ProcessSpec[] = [];
-  for (const service of ['payments', 'orders', 'gateway'] as const) {
+  for (const service of services) {
     const fns = manifest.filter((f) => f.service === service);
     if (service === 'gateway') {
       specs.push({ name: 'gateway', service, role: 'gateway', only: fns.map((f) => f.name) });
