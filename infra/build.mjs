@@ -1,14 +1,17 @@
-// `npm run build`: every function of serverless.yml bundled on its own (as Lambda packages it), and
-// the runner, the starter and the benchmark beside them, all in dist/.
+// `npm run build`: every function of serverless.yml and the runner, minified, in one esbuild run with
+// code splitting: the functions of a service share chunks, so one process holds one pg, one Middy and
+// one pool per service, and each Lambda artifact packs its own file and the chunks it imports
+// (dist/artifacts.json, which serverless.yml reads). The starter and the tools beside them, in dist/.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { buildWeb } from '../web/build.mjs';
 import { writeContract } from './contract.mjs';
 
 const { functions } = parse(readFileSync('serverless.yml', 'utf8'));
 // A handler names its bundle (dist/functions/payments/deposit.handler); the source is functions/payments/deposit.ts.
-const modules = [...new Set(Object.values(functions).map((f) => f.handler.slice(0, f.handler.lastIndexOf('.')).replace(/^dist\//, '')))];
+const moduleOf = (handler) => handler.slice(0, handler.lastIndexOf('.')).replace(/^dist\//, '');
+const modules = [...new Set(Object.values(functions).map((f) => moduleOf(f.handler)))];
 
 // `import text from './file?raw'` bundles the file's text, as Vite does.
 const raw = {
@@ -33,25 +36,49 @@ const common = {
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   // pg's optional native binding, never loaded.
   external: ['pg-native'],
-  minifySyntax: true,
+  minify: true,
+  // Stack traces and logs name our functions as they are written.
+  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [raw],
 };
 
-rmSync('dist', { recursive: true, force: true });
+/** Each entry's own file and every chunk it imports, as the metafile records them. */
+function filesOf(metafile, output) {
+  const files = new Set();
+  const visit = (file) => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const { path, kind } of metafile.outputs[file].imports) if (kind === 'import-statement' && metafile.outputs[path]) visit(path);
+  };
+  visit(output);
+  return [...files].sort();
+}
+
+// Everything but the desktop executables (`npm run desktop`), which take a minute to make again.
+for (const entry of existsSync('dist') ? readdirSync('dist') : []) if (entry !== 'desktop') rmSync(`dist/${entry}`, { recursive: true, force: true });
 await writeContract();
 // First: the gateway's web functions bundle the page's files from dist/web.
 await buildWeb('dist/web');
-await build({ ...common, entryPoints: modules.map((m) => ({ in: `${m}.ts`, out: m })) });
+const { metafile } = await build({
+  ...common,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  metafile: true,
+  entryPoints: [...modules.map((m) => ({ in: `${m}.ts`, out: m })), { in: 'infra/main.ts', out: 'runner' }],
+});
+const artifacts = Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, filesOf(metafile, `dist/${moduleOf(fn.handler)}.mjs`)]));
+writeFileSync('dist/artifacts.json', `${JSON.stringify(artifacts, null, 2)}\n`);
 await build({
   ...common,
   entryPoints: [
-    { in: 'infra/main.ts', out: 'runner' },
     { in: 'infra/start.ts', out: 'start' },
     { in: 'scripts/bench.ts', out: 'bench' },
     { in: 'scripts/dlq.ts', out: 'dlq' },
     { in: 'scripts/chaos.ts', out: 'chaos' },
   ],
 });
-console.log(`built ${modules.length} functions and the runner into dist/`);
+const kb = (files) => Math.round(files.reduce((sum, file) => sum + statSync(file).size, 0) / 1024);
+const sizes = Object.values(artifacts).map(kb);
+console.log(`built ${modules.length} function bundles and the runner into dist/: each artifact ${Math.min(...sizes)} to ${Math.max(...sizes)} KB`);

@@ -1,108 +1,117 @@
-// `npm run bench`: places orders through the gateway of a running system and prints how fast they
-// settle. Latency: 100 orders one at a time, from POST to the final status. Throughput: 32 clients
-// ordering at once for a while; orders/s counts orders that reached their final status.
-import { performance } from 'node:perf_hooks';
+// `npm run bench`: starts its own Shop from the bundles (as `npm start` runs it, on databases, a
+// broker namespace and ports of its own) and measures, in one run: the database's ceiling for the
+// work of an order (pgbench, ceiling.sql), orders placed and settled per second by 32 clients, the
+// CPU each process spent per order, POST-to-final latency on the status stream at idle, each
+// service's memory and start time, and every function's Lambda artifact. Prints a table and JSON.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { services, type ServiceName } from '../functions/lib/config.js';
+import { measureCeiling } from './bench/ceiling.js';
+import { createWallets, measureLatency, measureThroughput } from './bench/load.js';
+import { cpuMeter, pidsOf, rssMb } from './bench/proc.js';
+import { benchPorts, dropBenchDatabases, startBenchSystem } from './bench/system.js';
 
-const base = process.env.BENCH_URL ?? 'http://127.0.0.1:8005';
-const latencyOrders = Number(process.env.BENCH_LATENCY_ORDERS ?? 100);
-const clients = Number(process.env.BENCH_CLIENTS ?? 32);
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const settleTimeoutMs = 60_000;
+const env = process.env;
+const postgresUrl = env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const amqpUrl = env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const clients = Number(env.BENCH_CLIENTS ?? 32);
+const seconds = Number(env.BENCH_SECONDS ?? 10);
+const latencyOrders = Number(env.BENCH_LATENCY_ORDERS ?? 200);
+const distDir = new URL('.', import.meta.url).pathname.replace(/\/$/, '');
+const jsonFile = env.BENCH_JSON ?? 'bench-report.json';
 
-async function request(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+const round = (n: number, places = 2) => Math.round(n * 10 ** places) / 10 ** places;
+
+function artifactSizes(): Record<string, number> {
+  const artifacts = JSON.parse(readFileSync(`${distDir}/artifacts.json`, 'utf8')) as Record<string, string[]>;
+  return Object.fromEntries(
+    Object.entries(artifacts).map(([name, files]) => [name, Math.round(files.reduce((sum, file) => sum + statSync(file).size, 0) / 1024)]),
+  );
 }
-
-async function wallet(userId: number, amount: number): Promise<void> {
-  const created = await request('POST', '/api/wallet/create', { user_id: userId });
-  if (created.status !== 201) throw new Error(`creating wallet ${userId}: ${created.status} ${JSON.stringify(created.json)}`);
-  await request('POST', `/api/wallet/${userId}/deposit`, { amount });
-}
-
-async function order(userId: number): Promise<string> {
-  const placed = await request('POST', '/api/purchase', { user_id: userId, amount: 1, description: 'bench' });
-  if (placed.status !== 201) throw new Error(`ordering: ${placed.status} ${JSON.stringify(placed.json)}`);
-  return placed.json.id as string;
-}
-
-async function untilFinal(id: string): Promise<string> {
-  const deadline = performance.now() + settleTimeoutMs;
-  while (performance.now() < deadline) {
-    const { json } = await request('GET', `/api/purchase/${id}`);
-    if (json.status !== 'NEW') return json.status as string;
-  }
-  return 'NEW';
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-const round = (n: number) => Math.round(n * 10) / 10;
 
 async function main(): Promise<void> {
-  const run = Date.now() % 1_000_000_000;
-  const firstUser = run * 100;
+  const namespace = `bench_${randomBytes(4).toString('hex')}`;
+  const databases = [`${namespace}_payments`, `${namespace}_orders`, `${namespace}_ceiling`];
+  const ports = await benchPorts();
+  const options = { distDir, postgresUrl, amqpUrl, namespace, ports };
+  try {
+    console.error('bench: the ceiling (pgbench)');
+    const ceiling = await measureCeiling(postgresUrl, databases[2]!, clients, seconds);
 
-  // Latency on an idle system.
-  await wallet(firstUser, 1_000_000);
-  for (let i = 0; i < 5; i++) await untilFinal(await order(firstUser)); // warm-up
-  const latencies: number[] = [];
-  for (let i = 0; i < latencyOrders; i++) {
-    const start = performance.now();
-    const status = await untilFinal(await order(firstUser));
-    if (status === 'NEW') throw new Error('an order did not settle within a minute');
-    latencies.push(performance.now() - start);
-  }
-  latencies.sort((a, b) => a - b);
+    console.error('bench: first start (creates and migrates the databases), then a restart, timed');
+    await (await startBenchSystem(options)).stop();
+    const system = await startBenchSystem(options);
+    try {
+      const pidOf = Object.fromEntries(system.services.map((s) => [s.name, s.pid])) as Record<ServiceName, number>;
+      const firstUser = 1 + (Date.now() % 1_000_000) * 1_000;
+      const users = Array.from({ length: clients }, (_, i) => firstUser + 1 + i);
+      await createWallets(system.gatewayUrl, [firstUser, ...users], 1_000_000);
 
-  // Sustained throughput: each client orders on its own wallet as fast as it is answered.
-  const users = Array.from({ length: clients }, (_, i) => firstUser + 1 + i);
-  await Promise.all(users.map((u) => wallet(u, 1_000_000)));
-  const ids: string[] = [];
-  const start = performance.now();
-  const stopAt = start + seconds * 1000;
-  await Promise.all(
-    users.map(async (u) => {
-      while (performance.now() < stopAt) ids.push(await order(u));
-    }),
-  );
-  const placedMs = performance.now() - start;
-  // Wait for the last order to settle with a light poll per wallet, so the measurement does not
-  // compete with the work it measures.
-  const deadline = performance.now() + settleTimeoutMs;
-  let settledMs = 0;
-  for (const u of users) {
-    while (performance.now() < deadline) {
-      const { json } = await request('GET', `/api/purchases?user_id=${u}&status=NEW&limit=1`);
-      if (json.purchases.length === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      console.error('bench: latency at idle');
+      const latency = await measureLatency(system.gatewayUrl, firstUser, latencyOrders, 20);
+      const idleRss = Object.fromEntries(services.map((s) => [s, rssMb(pidOf[s])]));
+
+      console.error(`bench: ${clients} clients for ${seconds} s`);
+      const meters = {
+        ...Object.fromEntries(services.map((s) => [s, cpuMeter(() => [pidOf[s]])])),
+        postgresql: cpuMeter(() => pidsOf(['postgres'])),
+        rabbitmq: cpuMeter(() => pidsOf(['beam.smp', 'erl_child_setup'])),
+      };
+      const clientStart = process.cpuUsage();
+      const throughput = await measureThroughput(system.gatewayUrl, users, seconds);
+      const clientUsage = process.cpuUsage(clientStart);
+      const perOrder = (ms: number) => round(ms / throughput.orders, 3);
+      const cpu = Object.fromEntries(Object.entries(meters).map(([name, read]) => [name, perOrder(read())]));
+      const systemCpu = round(Object.values(cpu).reduce((a, b) => a + b, 0), 3);
+      const loadedRss = Object.fromEntries(services.map((s) => [s, rssMb(pidOf[s])]));
+
+      const report = {
+        ceiling,
+        throughput: { ...throughput, settled_per_ceiling: round(throughput.settled_per_s / ceiling.orders_per_s) },
+        cpu_ms_per_order: { ...cpu, all: systemCpu, client: perOrder((clientUsage.user + clientUsage.system) / 1000) },
+        latency_ms: latency,
+        rss_mb: { idle: idleRss, after_load: loadedRss },
+        start_ms: Object.fromEntries(system.services.map((s) => [s.name, s.startMs])),
+        artifact_kb: artifactSizes(),
+      };
+      print(report);
+      writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+      if (throughput.not_final > 0) process.exitCode = 1;
+    } finally {
+      await system.stop();
     }
-    settledMs = performance.now() - start;
+  } finally {
+    await dropBenchDatabases(postgresUrl, databases);
   }
-  const { json: left } = await request('GET', `/api/purchases?status=NEW&limit=100`);
-  const stuck = (left.purchases as { user_id: number }[]).filter((p) => users.includes(p.user_id)).length;
+}
 
-  const result = {
-    latency_ms: { orders: latencyOrders, p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1)!) },
-    throughput: {
-      clients,
-      orders: ids.length,
-      placed_per_s: Math.round(ids.length / (placedMs / 1000)),
-      settled_per_s: Math.round(ids.length / (settledMs / 1000)),
-      not_final: stuck,
-    },
-  };
-  console.log(`latency, POST to final status, ${latencyOrders} orders one at a time: p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms`);
-  console.log(`throughput, ${clients} clients for ${seconds} s: ${result.throughput.orders} orders, ${result.throughput.placed_per_s} placed/s, ${result.throughput.settled_per_s} settled/s, ${stuck} not final`);
-  console.log(JSON.stringify(result));
-  if (stuck > 0) process.exitCode = 1;
+function print(r: {
+  ceiling: { orders_per_s: number };
+  throughput: { orders: number; placed_per_s: number; settled_per_s: number; settled_per_ceiling: number; not_final: number };
+  cpu_ms_per_order: Record<string, number>;
+  latency_ms: { p50_ms: number; p99_ms: number; orders: number };
+  rss_mb: { idle: Record<string, number>; after_load: Record<string, number> };
+  start_ms: Record<string, number>;
+  artifact_kb: Record<string, number>;
+}): void {
+  const rows: [string, string][] = [
+    ['ceiling: pgbench, the three commits of one order', `${r.ceiling.orders_per_s} orders/s`],
+    ['settled per second', `${r.throughput.settled_per_s} (${r.throughput.settled_per_ceiling} of the ceiling)`],
+    ['placed per second', `${r.throughput.placed_per_s} (${r.throughput.orders} orders, ${r.throughput.not_final} not final)`],
+    ['CPU per order, all but the client', `${r.cpu_ms_per_order.all} ms`],
+    ...Object.entries(r.cpu_ms_per_order).filter(([n]) => n !== 'all').map(([n, ms]): [string, string] => [`  ${n}`, `${ms} ms`]),
+    [`POST to final status, idle, p50 / p99 (${r.latency_ms.orders} orders)`, `${r.latency_ms.p50_ms} ms / ${r.latency_ms.p99_ms} ms`],
+    ['RSS idle', Object.entries(r.rss_mb.idle).map(([n, mb]) => `${n} ${mb} MB`).join(', ')],
+    ['RSS after the load', Object.entries(r.rss_mb.after_load).map(([n, mb]) => `${n} ${mb} MB`).join(', ')],
+    ['start to first answer', Object.entries(r.start_ms).map(([n, ms]) => `${n} ${ms} ms`).join(', ')],
+    ['Lambda artifact, unzipped', Object.entries(r.artifact_kb).map(([n, kb]) => `${n} ${kb}`).join(', ') + ' (KB)'],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n'));
+  console.log(JSON.stringify(r));
 }
 
 main().catch((error: unknown) => {
-  console.error(`bench failed: ${(error as Error).message} (is the system running at ${base}? npm start)`);
+  console.error(`bench failed: ${(error as Error).stack ?? error}`);
   process.exit(1);
 });

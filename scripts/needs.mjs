@@ -13,16 +13,18 @@ export const programs = {
   unzip: { command: 'unzip', package: 'unzip', usedBy: 'the Lambda artifact tests' },
   'docker-compose': { command: 'docker-compose', package: 'docker-compose', usedBy: 'the compose file tests' },
   nginx: { path: '/usr/sbin/nginx', package: 'nginx', usedBy: "the web container's nginx configuration test" },
+  pgbench: { command: 'pgbench', package: 'postgresql-contrib', usedBy: "the benchmark's ceiling" },
 };
 
 /** The programs each command needs, and the servers it talks to. */
 export const commands = {
   test: { programs: ['chromium', 'unzip', 'docker-compose', 'nginx'], servers: ['postgres', 'rabbitmq'] },
+  bench: { programs: ['pgbench'], servers: ['postgres', 'rabbitmq'] },
 };
 
 const servers = {
-  postgres: { url: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432', defaultPort: 5432, name: 'PostgreSQL' },
-  rabbitmq: { url: process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', defaultPort: 5672, name: 'RabbitMQ' },
+  postgres: { url: process.env.TEST_POSTGRES_URL ?? process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432', defaultPort: 5432, name: 'PostgreSQL' },
+  rabbitmq: { url: process.env.TEST_AMQP_URL ?? process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', defaultPort: 5672, name: 'RabbitMQ' },
 };
 
 function isExecutable(file) {

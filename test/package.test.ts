@@ -50,16 +50,20 @@ afterAll(async () => {
 });
 
 describe('serverless package', () => {
-  it('yields one artifact per function, holding only the bundle its handler names', async () => {
+  it('yields one artifact per function, holding its bundle and the chunks it imports, nothing else', async () => {
     const zips = (await readdir(out)).filter((f) => f.endsWith('.zip')).sort();
     expect(zips).toEqual(manifest.map((fn) => `${fn.name}.zip`).sort());
+    const artifacts = JSON.parse(await readFile(join(root, 'dist/artifacts.json'), 'utf8')) as Record<string, string[]>;
     const sizes: Record<string, string> = {};
     for (const fn of manifest) {
       const zip = join(out, `${fn.name}.zip`);
-      const { stdout } = await run('unzip', ['-Z1', zip]);
-      expect(stdout.trim().split('\n'), fn.name).toEqual([`dist/${fn.module}.mjs`]);
+      const files = (await run('unzip', ['-Z1', zip])).stdout.trim().split('\n').sort();
       expect(bundleOf(fn.name)).toBe(`dist/${fn.module}.mjs`);
-      sizes[fn.name] = `${((await stat(zip)).size / 1024).toFixed(0)} KiB zipped, ${((await stat(join(root, bundleOf(fn.name)))).size / 1024).toFixed(0)} KiB unzipped`;
+      expect(files, fn.name).toContain(bundleOf(fn.name));
+      expect(files.filter((f) => f !== bundleOf(fn.name)).every((f) => f.startsWith('dist/chunks/')), fn.name).toBe(true);
+      expect(files, fn.name).toEqual(artifacts[fn.name]);
+      const unzipped = (await Promise.all(files.map((f) => stat(join(root, f))))).reduce((sum, s) => sum + s.size, 0);
+      sizes[fn.name] = `${((await stat(zip)).size / 1024).toFixed(0)} KiB zipped, ${(unzipped / 1024).toFixed(0)} KiB unzipped`;
     }
     console.log(`artifact sizes:\n${Object.entries(sizes).map(([n, s]) => `  ${n.padEnd(20)} ${s}`).join('\n')}`);
   });

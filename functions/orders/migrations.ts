@@ -2,7 +2,8 @@
 import { sharedTables, type Migrations } from '../lib/migrate.js';
 
 export const migrations: Migrations = {
-  '001_purchases': `
+  '001_shared_tables': sharedTables,
+  '002_purchases': `
     CREATE TABLE purchases (
       id uuid PRIMARY KEY,
       -- Orders the list newest first and cuts its pages.
@@ -15,6 +16,5 @@ export const migrations: Migrations = {
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now()
     );
-    CREATE INDEX purchases_by_user ON purchases (user_id, seq DESC);
-    ${sharedTables}`,
+    CREATE INDEX purchases_by_user ON purchases (user_id, seq DESC);`,
 };

@@ -2,7 +2,8 @@
 import { sharedTables, type Migrations } from '../lib/migrate.js';
 
 export const migrations: Migrations = {
-  '001_wallets_ledger_payments': `
+  '001_shared_tables': sharedTables,
+  '002_wallets_ledger_payments': `
     CREATE TABLE wallets (
       user_id bigint PRIMARY KEY CHECK (user_id > 0),
       balance numeric(20, 2) NOT NULL DEFAULT 0 CHECK (balance >= 0),
@@ -29,6 +30,5 @@ export const migrations: Migrations = {
       reason text CHECK ((status = 'refused') = (reason IS NOT NULL)),
       message_id uuid NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now()
-    );
-    ${sharedTables}`,
+    );`,
 };
