@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['functions/**/*.test.ts', 'infra/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts'],
+    include: ['functions/**/*.test.ts', 'infra/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts', 'desktop/**/*.test.ts'],
     globalSetup: ['test/globalSetup.ts'],
     reporters: ['default', 'json'],
     outputFile: { json: 'test-output/vitest.json' },
