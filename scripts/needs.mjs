@@ -17,13 +17,14 @@ export const programs = {
   tar: { command: 'tar', package: 'tar', usedBy: 'the desktop build (the Node builds come as tarballs)' },
   wine: { path: '/usr/bin/wine', package: 'wine', usedBy: 'the Shop.exe tests' },
   wine64: { path: '/usr/lib/wine/wine64', package: 'wine64', usedBy: 'the Shop.exe tests (a 64-bit program)' },
+  Xvfb: { path: '/usr/bin/Xvfb', package: 'xvfb', usedBy: "the desktop app's window test (a display without a screen)" },
 };
 
 /** The programs each command needs, and the servers it talks to. */
 export const commands = {
   test: { programs: ['chromium', 'unzip', 'docker-compose', 'nginx'], servers: ['postgres', 'rabbitmq'] },
   desktop: { programs: ['strip', 'tar'], servers: [] },
-  'test:desktop': { programs: ['strip', 'tar', 'wine', 'wine64', 'chromium'], servers: ['postgres', 'rabbitmq'] },
+  'test:desktop': { programs: ['strip', 'tar', 'wine', 'wine64', 'chromium', 'Xvfb'], servers: ['postgres', 'rabbitmq'] },
 };
 
 const servers = {

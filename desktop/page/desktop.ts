@@ -36,7 +36,7 @@ const source = el('span', { className: 'desktop-source' });
 const change = el('button', { type: 'button', className: 'desktop-link', textContent: 'Change', attrs: { 'aria-expanded': 'false', 'aria-controls': 'desktop-form' } });
 const line = el('p', { className: 'desktop-line' }, 'Gateway: ', address, ' ', source, ' ', change);
 
-const alertTitle = el('p', { className: 'desktop-title', textContent: 'Shop cannot reach its gateway' });
+const alertTitle = el('p', { className: 'desktop-title' });
 const alertDetail = el('p', { attrs: { 'data-testid': 'desktop-detail' } });
 const alertBox = el('div', { className: 'desktop-alert', hidden: true, attrs: { role: 'alert' } }, alertTitle, alertDetail);
 
@@ -53,7 +53,7 @@ const hint = el('p', { id: 'desktop-hint', className: 'desktop-hint' });
 const error = el('p', { id: 'desktop-error', className: 'desktop-error', attrs: { role: 'alert' } });
 const form = el(
   'form',
-  { id: 'desktop-form', className: 'desktop-form', noValidate: true, hidden: true, attrs: { 'aria-label': 'Gateway address' } },
+  { id: 'desktop-form', className: 'desktop-form', noValidate: true, hidden: true, attrs: { 'aria-label': 'Change the gateway' } },
   el('label', { htmlFor: 'desktop-gateway', textContent: 'Gateway address' }),
   el('div', { className: 'desktop-row' }, input, save),
   hint,
@@ -69,7 +69,7 @@ function show(status: DesktopStatus): void {
   shown = status;
   address.textContent = status.gateway;
   source.textContent = `(${sources[status.source]})`;
-  alertTitle.textContent = 'Shop cannot reach its gateway';
+  alertTitle.textContent = 'No connection to the shop';
   alertDetail.textContent = status.detail;
   alertBox.hidden = status.reachable;
   bar.classList.toggle('desktop-down', !status.reachable);

@@ -1,10 +1,13 @@
 // dist/desktop/shop against a running shop: the page it serves, driven in Chromium, places an order
-// that gets paid; a wrong gateway gets a plain "cannot reach" and a way to change it; it stops cleanly.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// that gets paid; a wrong gateway gets a plain "cannot reach" and a way to change it; it stops cleanly;
+// and with a display, it opens a real Chromium app window and quits when that window is closed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTcpProxy } from '../../test/support/tcpProxy.js';
 import { api, freePort, linuxExe, placePaidOrder, readStream, startApp, startSystem, waitFor, type RunningApp, type RunningSystem } from './support.js';
 
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -17,9 +20,10 @@ let browser: Browser;
 let home: string;
 const apps: RunningApp[] = [];
 
-/** The Linux app with a home of its own (its settings file under XDG_CONFIG_HOME there). */
+/** The Linux app with a home of its own (its settings file under XDG_CONFIG_HOME there); headless unless it is given a DISPLAY. */
 async function startShopApp(name: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const app = await startApp(linuxExe, ['--headless', ...args], { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, name), ...env }, join(home, `${name}.log`));
+  const flags = env.DISPLAY ? args : ['--headless', ...args];
+  const app = await startApp(linuxExe, flags, { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, name), ...env }, join(home, `${name}.log`));
   apps.push(app);
   return app;
 }
@@ -131,7 +135,9 @@ describe('shop --headless with a wrong gateway', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'No connection to the shop' });
     await alert.waitFor();
     expect(await alert.textContent()).toContain(`Shop cannot reach the gateway at ${wrong}: nothing answers there (connection refused).`);
-    await page.screenshot({ path: join(output, 'desktop-unreachable.png') });
+    // The bar down to the address field: what a person sees first (the settings file's path below it is this run's own).
+    const row = (await page.locator('.desktop-row').boundingBox())!;
+    await page.screenshot({ path: join(output, 'desktop-unreachable.png'), clip: { x: 0, y: 0, width: windowSize.width, height: row.y + row.height + 2 } });
 
     await page.getByLabel('Gateway address').fill('ftp://nowhere');
     await page.getByRole('button', { name: 'Save and connect' }).click();
@@ -144,9 +150,109 @@ describe('shop --headless with a wrong gateway', () => {
     const settings = JSON.parse(readFileSync(join(home, 'wrong', 'shop', 'settings.json'), 'utf8'));
     expect(settings.gateway).toBe(system.gateway);
 
-    await page.getByLabel('User id').fill('1');
+    await page.getByLabel('User id').fill('4');
     await page.getByLabel('User id').press('Enter');
-    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('7.50');
+    await page.getByText('User 4 has no wallet yet.').waitFor();
+    await page.getByRole('button', { name: 'Create wallet' }).click();
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('0.00');
     expect(errors).toEqual([]);
+  });
+});
+
+describe('shop --headless while its gateway is away for a while', () => {
+  it('says so, then notices by itself when the gateway is back, and starts the shop afresh', async () => {
+    const proxy = await startTcpProxy(Number(new URL(system.gateway).port));
+    await proxy.cut();
+    const away = `http://127.0.0.1:${proxy.port}`;
+    const app = await startShopApp('away', ['--gateway', away]);
+    const { page, errors } = await openPage(app.url);
+    const alert = page.getByRole('alert').filter({ hasText: 'No connection to the shop' });
+    await alert.waitFor();
+    let reloaded = false;
+    page.once('load', () => (reloaded = true));
+    await proxy.restore();
+    await waitFor('the bar to see the gateway back', async () => (await alert.count()) === 0 && reloaded, 20_000);
+    expect(await page.getByTestId('desktop-gateway').textContent()).toBe(away);
+    await page.getByLabel('User id').fill('5');
+    await page.getByLabel('User id').press('Enter');
+    await page.getByText('User 5 has no wallet yet.').waitFor();
+    expect(errors).toEqual([]);
+    await proxy.close();
+  });
+});
+
+describe('shop with its window: a Chromium app window on a display of its own', () => {
+  let xvfb: ChildProcess;
+  let display: string;
+  let debugPort: number;
+  let bin: string;
+
+  beforeAll(async () => {
+    // Xvfb picks a free display itself and says which.
+    xvfb = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', '1280x900x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    display = `:${await new Promise<string>((resolve) => xvfb.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())))}`;
+    debugPort = await freePort();
+    // The chromium the app finds first on PATH: Debian's, with what a test run as root needs (no
+    // sandbox) and a debugging port through which the test sees the window and closes it.
+    bin = join(home, 'bin');
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'chromium'),
+      `#!/bin/sh\nexec /usr/bin/chromium --no-sandbox ${chromiumArgs.filter((arg) => arg !== '--headless' && arg !== '--no-sandbox').join(' ')} --remote-debugging-port=${debugPort} "$@"\n`,
+      { mode: 0o755 },
+    );
+  });
+
+  afterAll(() => {
+    xvfb?.kill();
+  });
+
+  async function withWindow(name: string) {
+    const started = Date.now();
+    const dataHome = join(home, `${name}-data`);
+    const app = await startShopApp(name, [], { DISPLAY: display, PATH: `${bin}:${process.env.PATH}`, XDG_DATA_HOME: dataHome, SHOP_GATEWAY: system.gateway });
+    return { app, started, dataHome };
+  }
+
+  async function windowPage(url: string): Promise<Page> {
+    const browserOfWindow = await waitFor('the window to take connections', () => chromium.connectOverCDP(`http://127.0.0.1:${debugPort}`));
+    return waitFor('the shop in the window', async () => browserOfWindow.contexts().flatMap((context) => context.pages()).find((page) => page.url() === url));
+  }
+
+  it('opens the shop in an app window with a profile of its own, where an order gets paid; closing the window quits Shop', async () => {
+    const { app, started, dataHome } = await withWindow('window');
+    await waitFor('the app to say it opened its window', async () => app.output().includes('Opened the Shop window; closing it quits Shop.'));
+    const page = await windowPage(app.url);
+    expect(existsSync(join(dataHome, 'shop', 'window'))).toBe(true);
+    await expect.poll(() => page.getByTestId('desktop-gateway').textContent()).toBe(system.gateway);
+    await page.getByLabel('User id').fill('3');
+    await page.getByLabel('User id').press('Enter');
+    await page.getByRole('button', { name: 'Create wallet' }).click();
+    await page.getByLabel('Deposit amount').fill('25');
+    await page.getByRole('button', { name: 'Deposit' }).click();
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('25.00');
+    for (const [description, amount] of [['A woolly hat', '9.90'], ['A pair of socks', '12.50']] as const) {
+      await page.getByLabel('Description').fill(description);
+      await page.getByLabel('Amount', { exact: true }).fill(amount);
+      await page.getByRole('button', { name: 'Place order' }).click();
+      await waitFor(`"${description}" to be paid`, async () => (await page.locator('li.order', { hasText: description }).getAttribute('data-status')) === 'FINISHED');
+    }
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('2.60');
+    await page.screenshot({ path: join(output, 'desktop-app-window.png') });
+
+    // A window gone within its first seconds is taken for one handed to a browser already running.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 4_000 - Date.now())));
+    await page.close();
+    expect(await app.exited).toBe(0);
+    expect(app.output()).toContain('Shop stopped (the window was closed).');
+  });
+
+  it('closes its window when it is stopped with Ctrl+C', async () => {
+    const { app } = await withWindow('interrupted');
+    await windowPage(app.url);
+    app.child.kill('SIGINT');
+    expect(await app.exited).toBe(0);
+    expect(app.output()).toContain('Shop stopped (Ctrl+C).');
+    await waitFor('the window to be gone', async () => !(await fetch(`http://127.0.0.1:${debugPort}/json/version`).then(() => true, () => false)));
   });
 });
