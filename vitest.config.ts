@@ -14,8 +14,9 @@ export default defineConfig({
     env: { LOG_LEVEL: 'error' },
     coverage: {
       provider: 'v8',
-      include: ['functions/**/*.ts', 'infra/**/*.ts'],
-      exclude: ['**/*.test.ts', '**/*.d.ts', 'infra/build.ts'],
+      include: ['functions/**/*.ts', 'infra/**/*.ts', 'desktop/**/*.ts'],
+      // desktop/page runs in the browser, desktop/test on the built executables (npm run test:desktop).
+      exclude: ['**/*.test.ts', '**/*.d.ts', 'infra/build.ts', 'desktop/page/**', 'desktop/test/**', 'desktop/testing/**'],
       reporter: ['text-summary', 'text'],
       thresholds: { lines: 85 },
     },

@@ -1,6 +1,6 @@
 // Which window the app opens, as pure logic: no browser is started here.
 import { describe, expect, it } from 'vitest';
-import { handOffMs, windowCommand, windowEnd, type Lookup } from './window.js';
+import { handOffMs, isExecutable, openWindow, windowCommand, windowEnd, type Lookup } from './window.js';
 
 const url = 'http://127.0.0.1:8123/';
 const appFlags = (profile: string) => [`--app=${url}`, `--user-data-dir=${profile}`, '--no-first-run', '--no-default-browser-check', '--window-size=1180,860'];
@@ -71,5 +71,30 @@ describe('how a window ended', () => {
     expect(windowEnd('app', 200, 0)).toEqual({ closed: false, why: 'the window was handed to a browser already running' });
     expect(windowEnd('app', 200, 1)).toEqual({ closed: false, why: 'the window could not start (exit code 1)' });
     expect(windowEnd('browser', 60_000, 0)).toEqual({ closed: false, why: 'the page was handed to the default browser' });
+  });
+});
+
+describe('a window process', () => {
+  it('is found where an executable file is', () => {
+    expect(isExecutable(process.execPath)).toBe(true);
+    expect(isExecutable('/nonexistent/chromium')).toBe(false);
+  });
+
+  it('that ends at once is not taken for a closed window; one that cannot start says why', async () => {
+    const quick = openWindow({ command: process.execPath, args: ['-e', ''], kind: 'app' });
+    expect(await quick.ended).toEqual({ closed: false, why: 'the window was handed to a browser already running' });
+    const missing = openWindow({ command: '/nonexistent/chromium', args: [], kind: 'app' });
+    expect(await missing.ended).toEqual({ closed: false, why: '/nonexistent/chromium could not start (ENOENT)' });
+  });
+
+  it('is ended by close(), and only when it is the app window', async () => {
+    const app = openWindow({ command: process.execPath, args: ['-e', 'setTimeout(() => {}, 60_000)'], kind: 'app' });
+    app.close();
+    await app.ended;
+    expect(app.child.signalCode).toBe('SIGTERM');
+    const browser = openWindow({ command: process.execPath, args: ['-e', 'setTimeout(() => {}, 200)'], kind: 'browser' });
+    browser.close();
+    expect(await browser.ended).toEqual({ closed: false, why: 'the page was handed to the default browser' });
+    expect(browser.child.exitCode).toBe(0);
   });
 });

@@ -36,6 +36,24 @@ async function openPage(url: string): Promise<{ page: Page; errors: string[] }> 
   return { page, errors };
 }
 
+/** Through the shop's page: a new wallet for `userId` holding `deposit`. */
+async function walletWith(page: Page, userId: number, deposit: string): Promise<void> {
+  await page.getByLabel('User id').fill(String(userId));
+  await page.getByLabel('User id').press('Enter');
+  await page.getByRole('button', { name: 'Create wallet' }).click();
+  await page.getByLabel('Deposit amount').fill(deposit);
+  await page.getByRole('button', { name: 'Deposit' }).click();
+  await expect.poll(() => page.getByTestId('balance').textContent()).toBe(Number(deposit).toFixed(2));
+}
+
+/** Through the shop's page: an order, once it is paid. */
+async function paidOrder(page: Page, description: string, amount: string): Promise<void> {
+  await page.getByLabel('Description').fill(description);
+  await page.getByLabel('Amount', { exact: true }).fill(amount);
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await waitFor(`"${description}" to be paid`, async () => (await page.locator('li.order', { hasText: description }).getAttribute('data-status')) === 'FINISHED');
+}
+
 beforeAll(async () => {
   mkdirSync(output, { recursive: true });
   home = mkdtempSync(join(tmpdir(), 'shop-linux-app-'));
@@ -69,18 +87,9 @@ describe('shop --headless against a running shop', () => {
   it('places an order through the page that gets paid, live through its stream', async () => {
     const { page, errors } = await openPage(app.url);
     await expect.poll(() => page.getByTestId('desktop-gateway').textContent()).toBe(system.gateway);
-    await page.getByLabel('User id').fill('1');
-    await page.getByLabel('User id').press('Enter');
-    await page.getByRole('button', { name: 'Create wallet' }).click();
-    await page.getByLabel('Deposit amount').fill('20');
-    await page.getByRole('button', { name: 'Deposit' }).click();
-    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('20.00');
+    await walletWith(page, 1, '20');
     await waitFor('the stream to be live', async () => (await page.locator('.live').textContent())?.trim() === 'Live');
-    await page.getByLabel('Description').fill('A pair of socks');
-    await page.getByLabel('Amount', { exact: true }).fill('12.50');
-    await page.getByRole('button', { name: 'Place order' }).click();
-    const order = page.locator('li.order', { hasText: 'A pair of socks' });
-    await waitFor('the order to be paid', async () => (await order.getAttribute('data-status')) === 'FINISHED');
+    await paidOrder(page, 'A pair of socks', '12.50');
     await expect.poll(() => page.getByTestId('balance').textContent()).toBe('7.50');
     expect(errors).toEqual([]);
     expect(await page.getByRole('form', { name: 'Change the gateway' }).isVisible()).toBe(false);
@@ -172,7 +181,7 @@ describe('shop --headless while its gateway is away for a while', () => {
     page.once('load', () => (reloaded = true));
     await proxy.restore();
     await waitFor('the bar to see the gateway back', async () => (await alert.count()) === 0 && reloaded, 20_000);
-    expect(await page.getByTestId('desktop-gateway').textContent()).toBe(away);
+    await expect.poll(() => page.getByTestId('desktop-gateway').textContent()).toBe(away);
     await page.getByLabel('User id').fill('5');
     await page.getByLabel('User id').press('Enter');
     await page.getByText('User 5 has no wallet yet.').waitFor();
@@ -225,18 +234,9 @@ describe('shop with its window: a Chromium app window on a display of its own', 
     const page = await windowPage(app.url);
     expect(existsSync(join(dataHome, 'shop', 'window'))).toBe(true);
     await expect.poll(() => page.getByTestId('desktop-gateway').textContent()).toBe(system.gateway);
-    await page.getByLabel('User id').fill('3');
-    await page.getByLabel('User id').press('Enter');
-    await page.getByRole('button', { name: 'Create wallet' }).click();
-    await page.getByLabel('Deposit amount').fill('25');
-    await page.getByRole('button', { name: 'Deposit' }).click();
-    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('25.00');
-    for (const [description, amount] of [['A woolly hat', '9.90'], ['A pair of socks', '12.50']] as const) {
-      await page.getByLabel('Description').fill(description);
-      await page.getByLabel('Amount', { exact: true }).fill(amount);
-      await page.getByRole('button', { name: 'Place order' }).click();
-      await waitFor(`"${description}" to be paid`, async () => (await page.locator('li.order', { hasText: description }).getAttribute('data-status')) === 'FINISHED');
-    }
+    await walletWith(page, 3, '25');
+    await paidOrder(page, 'A woolly hat', '9.90');
+    await paidOrder(page, 'A pair of socks', '12.50');
     await expect.poll(() => page.getByTestId('balance').textContent()).toBe('2.60');
     await page.screenshot({ path: join(output, 'desktop-app-window.png') });
 
