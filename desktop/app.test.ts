@@ -109,6 +109,21 @@ describe('the window of a run', () => {
     expect(await running.stopped).toBe('the window was closed');
   });
 
+  it('opens a window of the Shop already running when it is started again, and serves nothing of its own', async () => {
+    const first = await runShop(headless, environment().shop);
+    const { shop, windows, printed } = environment();
+    const second = await runShop({ ...headless, headless: false }, shop);
+    expect(second).toMatchObject({ url: first.url, alreadyRunning: true });
+    expect(windows.map((window) => window.command.args[0])).toEqual([`--app=${first.url}`]);
+    expect(printed.at(-1)).toBe(`Shop is already running at ${first.url}: opened a window of it.`);
+    expect(await second.stopped).toBe('already running');
+    await first.stop('test');
+
+    const alone = await runShop({ ...headless, headless: false }, environment().shop);
+    expect(alone).toMatchObject({ url: first.url, alreadyRunning: false });
+    await alone.stop('test');
+  });
+
   it('keeps the app running when the window went at once, and closes the window when the app is stopped', async () => {
     const { shop, windows, printed } = environment();
     const running = await runShop({ ...headless, headless: false }, shop);

@@ -20,7 +20,8 @@ export interface ShopEnvironment {
 
 export interface RunningShop {
   url: string;
-  server: DesktopServer;
+  /** Another run of Shop already serves the page: this one only opened a window of it */
+  alreadyRunning: boolean;
   /** Resolves with why it stopped once it has */
   stopped: Promise<string>;
   stop(why: string): Promise<string>;
@@ -48,11 +49,33 @@ async function listenOn(server: DesktopServer, wanted: number | undefined, remem
   return server.listen(0);
 }
 
+/** The address of a Shop of the same settings file already serving on `port` (a second start), else undefined. */
+export async function runningShopAt(port: number, file: string, timeoutMs = 1_000): Promise<string | undefined> {
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    const response = await fetch(`${url}desktop/settings`, { signal: AbortSignal.timeout(timeoutMs) });
+    const settings = (await response.json()) as { settings_file?: unknown };
+    return settings.settings_file === file ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runShop(options: Options, shop: ShopEnvironment): Promise<RunningShop> {
   const { configDir, dataDir } = places(shop.about.platform, shop.env, shop.home);
   const store = settingsStore(settingsFile(configDir, shop.about.platform), shop.warn);
   const saved = await store.load();
   const { gateway, source } = chooseGateway(options.gateway, shop.env, saved);
+  const lookup = { platform: shop.about.platform, env: shop.env, exists: shop.exists };
+  const profile = `${dataDir}${shop.about.platform === 'win32' ? '\\' : '/'}window`;
+  // Started again while it runs (a second double-click): a window of the running one, not a second shop.
+  const running = !options.headless && options.port === undefined && saved.port !== undefined ? await runningShopAt(saved.port, store.file) : undefined;
+  if (running) {
+    shop.openWindow(windowCommand(running, profile, lookup));
+    shop.print(`Shop is already running at ${running}: opened a window of it.`);
+    const why = Promise.resolve('already running');
+    return { url: running, alreadyRunning: true, stopped: why, stop: () => why };
+  }
   const server = createDesktopServer({ assets: shop.assets, about: shop.about, gateway: { address: gateway, source }, store });
   const port = await listenOn(server, options.port, saved.port);
   const url = `http://127.0.0.1:${port}/`;
@@ -76,7 +99,7 @@ export async function runShop(options: Options, shop: ShopEnvironment): Promise<
   if (options.headless) {
     shop.print('No window (--headless). Press Ctrl+C to quit.');
   } else {
-    const command = windowCommand(url, `${dataDir}${shop.about.platform === 'win32' ? '\\' : '/'}window`, { platform: shop.about.platform, env: shop.env, exists: shop.exists });
+    const command = windowCommand(url, profile, lookup);
     window = shop.openWindow(command);
     shop.print(command.kind === 'app' ? 'Opened the Shop window; closing it quits Shop.' : `Opened ${url} in your browser. Press Ctrl+C to quit.`);
     void window.ended.then((end) => {
@@ -84,7 +107,7 @@ export async function runShop(options: Options, shop: ShopEnvironment): Promise<
       if (!stopping) shop.print(`Shop keeps running (${end.why}): open ${url} in a browser, and press Ctrl+C to quit.`);
     });
   }
-  return { url, server, stopped, stop };
+  return { url, alreadyRunning: false, stopped, stop };
 }
 
 function describeSource(source: GatewaySource): string {

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     if (error instanceof StartError) exitWith(1, error.message);
     throw error;
   }
+  if (shop.alreadyRunning) process.exit(0);
   // SIGHUP: the terminal, or on Windows the console window, was closed; SIGBREAK: Ctrl+Break on Windows.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) {
     process.on(signal, () => void shop.stop(signal === 'SIGINT' ? 'Ctrl+C' : signal));

@@ -1,15 +1,17 @@
 // dist/desktop/shop against a running shop: the page it serves, driven in Chromium, places an order
 // that gets paid; a wrong gateway gets a plain "cannot reach" and a way to change it; it stops cleanly;
 // and with a display, it opens a real Chromium app window and quits when that window is closed.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTcpProxy } from '../../test/support/tcpProxy.js';
 import { api, freePort, linuxExe, placePaidOrder, readStream, startApp, startSystem, waitFor, type RunningApp, type RunningSystem } from './support.js';
 
+const run = promisify(execFile);
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const output = 'test-output';
 // The size of the app window the app asks for.
@@ -216,11 +218,19 @@ describe('shop with its window: a Chromium app window on a display of its own', 
     xvfb?.kill();
   });
 
+  const windowEnv = (name: string): NodeJS.ProcessEnv => ({
+    DISPLAY: display,
+    PATH: `${bin}:${process.env.PATH}`,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, name),
+    XDG_DATA_HOME: join(home, `${name}-data`),
+    SHOP_GATEWAY: system.gateway,
+  });
+
   async function withWindow(name: string) {
     const started = Date.now();
-    const dataHome = join(home, `${name}-data`);
-    const app = await startShopApp(name, [], { DISPLAY: display, PATH: `${bin}:${process.env.PATH}`, XDG_DATA_HOME: dataHome, SHOP_GATEWAY: system.gateway });
-    return { app, started, dataHome };
+    const app = await startShopApp(name, [], windowEnv(name));
+    return { app, started, dataHome: join(home, `${name}-data`) };
   }
 
   async function windowPage(url: string): Promise<Page> {
@@ -239,6 +249,16 @@ describe('shop with its window: a Chromium app window on a display of its own', 
     await paidOrder(page, 'A pair of socks', '12.50');
     await expect.poll(() => page.getByTestId('balance').textContent()).toBe('2.60');
     await page.screenshot({ path: join(output, 'desktop-app-window.png') });
+
+    // Started again (a second double-click): another window of this Shop, and no second Shop.
+    const again = await run(linuxExe, [], { env: windowEnv('window'), timeout: 20_000 });
+    expect(again.stdout).toContain(`Shop is already running at ${app.url}: opened a window of it.`);
+    const windows = await waitFor('the second window', async () => {
+      const pages = page.context().pages().filter((each) => each.url() === app.url);
+      return pages.length === 2 && pages;
+    });
+    await windows.find((each) => each !== page)!.close();
+    expect(app.child.exitCode).toBeNull();
 
     // A window gone within its first seconds is taken for one handed to a browser already running.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 4_000 - Date.now())));
