@@ -14,12 +14,19 @@ export const programs = {
   'docker-compose': { command: 'docker-compose', package: 'docker-compose', usedBy: 'the compose file tests' },
   nginx: { path: '/usr/sbin/nginx', package: 'nginx', usedBy: "the web container's nginx configuration test" },
   pgbench: { command: 'pgbench', package: 'postgresql-contrib', usedBy: "the benchmark's ceiling" },
+  strip: { command: 'strip', package: 'binutils', usedBy: 'the desktop build (Node without its debug information)' },
+  tar: { command: 'tar', package: 'tar', usedBy: 'the desktop build (the Node builds come as tarballs)' },
+  wine: { path: '/usr/bin/wine', package: 'wine', usedBy: 'the Shop.exe tests' },
+  wine64: { path: '/usr/lib/wine/wine64', package: 'wine64', usedBy: 'the Shop.exe tests (a 64-bit program)' },
+  Xvfb: { path: '/usr/bin/Xvfb', package: 'xvfb', usedBy: "the desktop app's window test (a display without a screen)" },
 };
 
 /** The programs each command needs, and the servers it talks to. */
 export const commands = {
   test: { programs: ['chromium', 'unzip', 'docker-compose', 'nginx'], servers: ['postgres', 'rabbitmq'] },
   bench: { programs: ['pgbench'], servers: ['postgres', 'rabbitmq'] },
+  desktop: { programs: ['strip', 'tar'], servers: [] },
+  'test:desktop': { programs: ['strip', 'tar', 'wine', 'wine64', 'chromium', 'Xvfb'], servers: ['postgres', 'rabbitmq'] },
 };
 
 const servers = {

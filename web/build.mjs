@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-const browsers = ['chrome109', 'edge109', 'firefox115', 'safari15.6'];
+export const browsers = ['chrome109', 'edge109', 'firefox115', 'safari15.6'];
 
 /** Builds app.js, app.css and sw.js into `outdir`; resolves with their gzipped sizes in bytes. */
 export async function buildWeb(outdir) {

@@ -7,19 +7,13 @@ import serviceWorkerJs from '../../dist/web/sw.js?raw';
 import iconSvg from '../../web/icon.svg?raw';
 import indexHtml from '../../web/index.html?raw';
 import manifestJson from '../../web/manifest.webmanifest?raw';
+import { pageHeaders } from './pageHeaders.js';
 import { assetHandler, getHandler, serve, staticFile, type StaticFile } from './static.js';
 
 // The names carry no version, so every file is revalidated: a deploy is seen at once, and an
 // unchanged file costs a 304. The service worker keeps the shell for when there is no network.
 const alwaysRevalidate = 'no-cache';
 
-// Everything the page loads is its own: no inline script or style, no other origin.
-const pageHeaders = {
-  'content-security-policy':
-    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
 const nosniff = { 'x-content-type-options': 'nosniff' };
 
 const pageFile = staticFile(indexHtml, 'text/html; charset=utf-8', alwaysRevalidate, pageHeaders);

@@ -19,6 +19,7 @@ export interface ProblemBody {
 
 const titles: Record<number, string> = {
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
