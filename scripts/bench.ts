@@ -5,6 +5,7 @@
 // service's memory and start time, and every function's Lambda artifact. Prints a table and JSON.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
 import { services, type ServiceName } from '../functions/lib/config.js';
 import { measureCeiling } from './bench/ceiling.js';
 import { createWallets, measureLatency, measureThroughput } from './bench/load.js';
@@ -19,6 +20,8 @@ const seconds = Number(env.BENCH_SECONDS ?? 10);
 const latencyOrders = Number(env.BENCH_LATENCY_ORDERS ?? 200);
 const distDir = new URL('.', import.meta.url).pathname.replace(/\/$/, '');
 const jsonFile = env.BENCH_JSON ?? 'bench-report.json';
+/** A folder for each service's CPU profile of the measured run (node --cpu-prof), to see where the time goes */
+const profileDir = env.BENCH_PROFILE_DIR;
 
 const round = (n: number, places = 2) => Math.round(n * 10 ** places) / 10 ** places;
 
@@ -40,7 +43,7 @@ async function main(): Promise<void> {
 
     console.error('bench: first start (creates and migrates the databases), then a restart, timed');
     await (await startBenchSystem(options)).stop();
-    const system = await startBenchSystem(options);
+    const system = await startBenchSystem({ ...options, profileDir });
     try {
       const pidOf = Object.fromEntries(system.services.map((s) => [s.name, s.pid])) as Record<ServiceName, number>;
       const firstUser = 1 + (Date.now() % 1_000_000) * 1_000;
@@ -57,9 +60,11 @@ async function main(): Promise<void> {
         postgresql: cpuMeter(() => pidsOf(['postgres'])),
         rabbitmq: cpuMeter(() => pidsOf(['beam.smp', 'erl_child_setup'])),
       };
+      const commitsBefore = await commits(databases.slice(0, 2));
       const clientStart = process.cpuUsage();
       const throughput = await measureThroughput(system.gatewayUrl, users, seconds);
       const clientUsage = process.cpuUsage(clientStart);
+      const commitsAfter = await commits(databases.slice(0, 2));
       const perOrder = (ms: number) => round(ms / throughput.orders, 3);
       const cpu = Object.fromEntries(Object.entries(meters).map(([name, read]) => [name, perOrder(read())]));
       const systemCpu = round(Object.values(cpu).reduce((a, b) => a + b, 0), 3);
@@ -69,6 +74,10 @@ async function main(): Promise<void> {
         ceiling,
         throughput: { ...throughput, settled_per_ceiling: round(throughput.settled_per_s / ceiling.orders_per_s) },
         cpu_ms_per_order: { ...cpu, all: systemCpu, client: perOrder((clientUsage.user + clientUsage.system) / 1000) },
+        // Transactions PostgreSQL committed (a statement on its own counts as one), per order.
+        commits_per_order: Object.fromEntries(
+          Object.keys(commitsAfter).map((db) => [db.slice(namespace.length + 1), round((commitsAfter[db]! - commitsBefore[db]!) / throughput.orders)]),
+        ),
         latency_ms: latency,
         rss_mb: { idle: idleRss, after_load: loadedRss },
         start_ms: Object.fromEntries(system.services.map((s) => [s.name, s.startMs])),
@@ -85,10 +94,24 @@ async function main(): Promise<void> {
   }
 }
 
+/** Transactions each database has committed so far (PostgreSQL's statistics, read from the postgres database). */
+async function commits(names: string[]): Promise<Record<string, number>> {
+  const client = new pg.Client({ connectionString: `${postgresUrl}/postgres` });
+  await client.connect();
+  try {
+    // The statistics are sent to the collector at the end of each transaction; they lag by a little.
+    const { rows } = await client.query<{ datname: string; xact_commit: string }>('SELECT datname, xact_commit FROM pg_stat_database WHERE datname = ANY($1)', [names]);
+    return Object.fromEntries(rows.map((r) => [r.datname, Number(r.xact_commit)]));
+  } finally {
+    await client.end();
+  }
+}
+
 function print(r: {
   ceiling: { orders_per_s: number };
   throughput: { orders: number; placed_per_s: number; settled_per_s: number; settled_per_ceiling: number; not_final: number };
   cpu_ms_per_order: Record<string, number>;
+  commits_per_order: Record<string, number>;
   latency_ms: { p50_ms: number; p99_ms: number; orders: number };
   rss_mb: { idle: Record<string, number>; after_load: Record<string, number> };
   start_ms: Record<string, number>;
@@ -100,6 +123,7 @@ function print(r: {
     ['placed per second', `${r.throughput.placed_per_s} (${r.throughput.orders} orders, ${r.throughput.not_final} not final)`],
     ['CPU per order, all but the client', `${r.cpu_ms_per_order.all} ms`],
     ...Object.entries(r.cpu_ms_per_order).filter(([n]) => n !== 'all').map(([n, ms]): [string, string] => [`  ${n}`, `${ms} ms`]),
+    ['commits per order', Object.entries(r.commits_per_order).map(([n, c]) => `${n} ${c}`).join(', ')],
     [`POST to final status, idle, p50 / p99 (${r.latency_ms.orders} orders)`, `${r.latency_ms.p50_ms} ms / ${r.latency_ms.p99_ms} ms`],
     ['RSS idle', Object.entries(r.rss_mb.idle).map(([n, mb]) => `${n} ${mb} MB`).join(', ')],
     ['RSS after the load', Object.entries(r.rss_mb.after_load).map(([n, mb]) => `${n} ${mb} MB`).join(', ')],

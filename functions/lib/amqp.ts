@@ -1,6 +1,7 @@
 // RabbitMQ: one recovering connection per process (amqplib's own recovery, with backoff), and a
 // publisher that uses publisher confirms and mandatory routing so that "sent" means "queued".
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import amqp, { type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import { log } from './log.js';
 import type { MessageType } from './messages.js';
@@ -43,8 +44,15 @@ interface OutboundMessage {
 
 const confirmTimeoutMs = 10_000;
 
+/** The socket under a channel model: amqplib keeps it as `connection.stream`. */
+function socketOf(model: unknown): Pick<Writable, 'cork' | 'uncork'> | undefined {
+  const stream = (model as { connection?: { stream?: unknown } }).connection?.stream;
+  return stream instanceof Writable ? stream : undefined;
+}
+
 export class Publisher {
   private channel: ConfirmChannel | undefined;
+  private socket: Pick<Writable, 'cork' | 'uncork'> | undefined;
   private readonly returned = new Set<string>();
   private readonly waiting = new Set<() => void>();
 
@@ -64,6 +72,7 @@ export class Publisher {
       // basic.return arrives before the confirm of the same message.
       channel.on('return', (message) => publisher.returned.add(String(message.properties.messageId)));
       await declareTopology(channel, namespace, deliveryLimit);
+      publisher.socket = socketOf(model);
       publisher.channel = channel;
       for (const wake of publisher.waiting) wake();
     });
@@ -97,18 +106,30 @@ export class Publisher {
   async publish(messages: OutboundMessage[]): Promise<Set<string>> {
     const channel = this.channel;
     if (!channel) throw new Error('not connected to RabbitMQ');
-    for (const message of messages) {
-      this.returned.delete(message.message_id);
-      const ready = channel.publish(this.exchange, message.type, Buffer.from(message.envelope), {
-        persistent: true,
-        mandatory: mustBeRouted(message.type),
-        contentType: 'application/json',
-        messageId: message.message_id,
-        type: message.type,
-        correlationId: message.correlation_id ?? undefined,
-        timestamp: message.occurred,
-      });
-      if (!ready) await once(channel, 'drain');
+    // amqplib writes each frame on its own: corked, a batch leaves in one write. Its writer runs on
+    // setImmediate, so the socket is uncorked on the one after it.
+    const socket = this.socket;
+    socket?.cork();
+    try {
+      for (const message of messages) {
+        this.returned.delete(message.message_id);
+        const ready = channel.publish(this.exchange, message.type, Buffer.from(message.envelope), {
+          persistent: true,
+          mandatory: mustBeRouted(message.type),
+          contentType: 'application/json',
+          messageId: message.message_id,
+          type: message.type,
+          correlationId: message.correlation_id ?? undefined,
+          timestamp: message.occurred,
+        });
+        if (!ready) {
+          socket?.uncork();
+          await once(channel, 'drain');
+          socket?.cork();
+        }
+      }
+    } finally {
+      if (socket) setImmediate(() => socket.uncork());
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

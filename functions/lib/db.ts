@@ -52,6 +52,11 @@ export function createPool(url: string, max: number): Db {
   return pool;
 }
 
+/** The pool itself, not a transaction's connection. */
+export function isPool(sql: Sql): sql is Db {
+  return sql instanceof pg.Pool;
+}
+
 export type Statement<Row> = (sql: Sql, values?: unknown[]) => Promise<Row[]>;
 
 /** A named statement: fixed SQL text, prepared once per connection; resolves with its rows. */
@@ -74,8 +79,17 @@ export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(s
   }
 }
 
+export interface TransactionOptions {
+  /**
+   * False when losing the commit in a crash of the server does no harm, because the work is done
+   * again (the relay's mark "sent": the rows are published again, and the inbox drops the copies):
+   * the commit then returns without waiting for the disk.
+   */
+  durable?: boolean;
+}
+
 /** Runs `work` in a transaction: committed when it resolves, rolled back when it throws. */
-export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>, { durable = true }: TransactionOptions = {}): Promise<T> {
   const tx = await db.connect().catch((error: unknown) => {
     throw classify(error);
   });
@@ -88,7 +102,7 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Prom
   };
   tx.on('error', lost);
   try {
-    await query(tx, 'BEGIN');
+    await query(tx, durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit TO off');
     const result = await work(tx);
     await query(tx, 'COMMIT');
     return result;

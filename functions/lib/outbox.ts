@@ -36,7 +36,8 @@ const markUnsent = statement('outbox.mark-unsent', 'UPDATE outbox SET sent_at = 
  * claimed and marked sent by one statement, in a transaction that commits only after RabbitMQ
  * confirmed them: confirms take milliseconds, SKIP LOCKED lets other relays take other rows
  * meanwhile, and a crash at any point rolls the mark back, so the rows are published again (the
- * consumers' inbox drops the copy).
+ * consumers' inbox drops the copy). For the same reason the commit need not wait for the disk: a
+ * mark lost with the database server is a message published once more.
  */
 export async function relayBatch(db: Db, publisher: Publisher, batchSize: number): Promise<{ claimed: number; sent: number }> {
   return transaction(db, async (tx) => {
@@ -50,7 +51,7 @@ export async function relayBatch(db: Db, publisher: Publisher, batchSize: number
     }
     if (returned.length) await markUnsent(tx, [returned.map((r) => r.id)]);
     return { claimed: rows.length, sent: rows.length - returned.length };
-  });
+  }, { durable: false });
 }
 
 interface RelayResult {

@@ -85,6 +85,19 @@ afterAll(async () => {
 });
 
 describe('POST /api/purchase', () => {
+  it('answers purchases placed at the same moment each with its own order, each with its own payment request', async () => {
+    const placed = await Promise.all(Array.from({ length: 30 }, (_, i) => create({ user_id: 8, amount: i + 1, description: `together ${i}` })));
+    expect(placed.map((res) => res.status)).toEqual(Array(30).fill(201));
+    expect(placed.map((res) => res.json.description)).toEqual(Array.from({ length: 30 }, (_, i) => `together ${i}`));
+    expect(placed.map((res) => res.json.amount)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(new Set(placed.map((res) => res.json.id)).size).toBe(30);
+    for (const res of placed) {
+      expect(await outboxFor(res.json.id)).toEqual([
+        { type: 'order.payment_requested', payload: { order_id: res.json.id, user_id: 8, amount: res.json.amount.toFixed(2) }, sent_at: null },
+      ]);
+    }
+  });
+
   it('creates a NEW purchase and its payment request in one go', async () => {
     const res = await create({ user_id: 7, amount: 12.5, description: 'A pair of socks' });
     expect(res.status).toBe(201);

@@ -1,5 +1,6 @@
 // All SQL of the orders service, each statement on the pool or transaction it is given.
-import { query, statement, type Sql, type Tx } from '../lib/db.js';
+import { coalesce } from '../lib/coalesce.js';
+import { isPool, query, statement, type Db, type Sql, type Tx } from '../lib/db.js';
 import type { OrderStatus } from '../lib/messages.js';
 import { toDecimal, type Cents } from '../lib/money.js';
 import type { PurchaseRow, Settlement } from './order.js';
@@ -11,11 +12,13 @@ export interface NewPurchase {
   description: string;
 }
 
-// The purchase and its payment request in one statement: both or neither.
-const insertPurchase = statement<PurchaseRow>(
-  'orders.create-purchase',
-  `WITH purchase AS (
-     INSERT INTO purchases (id, user_id, amount, description) VALUES ($1, $2, $3, $4) RETURNING *
+// Purchases and their payment requests in one statement: all or none.
+const insertPurchases = statement<PurchaseRow>(
+  'orders.create-purchases',
+  `WITH input AS (
+     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::numeric[], $4::text[]) WITH ORDINALITY AS t(id, user_id, amount, description, position)
+   ), purchase AS (
+     INSERT INTO purchases (id, user_id, amount, description) SELECT id, user_id, amount, description FROM input ORDER BY position RETURNING *
    ), message AS (
      INSERT INTO outbox (type, correlation_id, payload)
      SELECT 'order.payment_requested', id, jsonb_build_object('order_id', id, 'user_id', user_id, 'amount', amount::text) FROM purchase
@@ -23,8 +26,28 @@ const insertPurchase = statement<PurchaseRow>(
    SELECT * FROM purchase`,
 );
 
-export async function createPurchase(sql: Sql, { id, userId, amount, description }: NewPurchase): Promise<PurchaseRow> {
-  return (await insertPurchase(sql, [id, userId, toDecimal(amount), description]))[0]!;
+export async function createPurchases(sql: Sql, purchases: NewPurchase[]): Promise<PurchaseRow[]> {
+  const rows = await insertPurchases(sql, [
+    purchases.map((p) => p.id),
+    purchases.map((p) => p.userId),
+    purchases.map((p) => toDecimal(p.amount)),
+    purchases.map((p) => p.description),
+  ]);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return purchases.map((p) => byId.get(p.id)!);
+}
+
+const placedTogether = new WeakMap<Db, (purchase: NewPurchase) => Promise<PurchaseRow>>();
+
+/**
+ * A purchase and its payment request, written by one statement. On the pool, purchases placed at
+ * the same moment share that statement and its commit; in a transaction it is written there.
+ */
+export async function createPurchase(sql: Sql, purchase: NewPurchase): Promise<PurchaseRow> {
+  if (!isPool(sql)) return (await createPurchases(sql, [purchase]))[0]!;
+  let place = placedTogether.get(sql);
+  if (!place) placedTogether.set(sql, (place = coalesce((batch) => createPurchases(sql, batch), 100)));
+  return place(purchase);
 }
 
 const selectPurchase = statement<PurchaseRow>('orders.get-purchase', 'SELECT * FROM purchases WHERE id = $1');

@@ -1,7 +1,6 @@
 // A route served by the service that owns it: the request is streamed there and its answer back,
 // without hop-by-hop headers; a service that is down is a 502, one that does not answer in time a 504.
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { log } from '../../functions/lib/log.js';
 import { HttpProblem } from '../../functions/lib/problem.js';
 import { clientAddress, tooLarge } from './apiGateway.js';
@@ -78,7 +77,14 @@ export function forward(
       answered = true;
       clearTimeout(timer);
       res.writeHead(upstreamRes.statusCode ?? 502, withoutHopByHop(upstreamRes.headers));
-      pipeline(upstreamRes, res).then(resolve, reject);
+      // pipe, not stream.pipeline: this runs for every request, and pipeline makes and aborts an
+      // AbortController each time. A failure of either side ends both, below.
+      upstreamRes.pipe(res);
+      upstreamRes.once('error', (error) => {
+        res.destroy(error);
+        reject(error);
+      });
+      res.once('finish', resolve);
     });
     res.once('close', () => {
       if (res.writableFinished) return;

@@ -17,10 +17,13 @@ export type Route = LocalRoute | ProxyRoute | StreamRoute;
 
 type Match = { route: Route; pathParameters: Record<string, string> } | { allow: string[] };
 
+// Each template is split once: every request is matched against every route.
+const segmentsOf = new Map<string, string[]>();
+
 /** Raw (still percent-encoded) parameters when `template` matches `pathname`, else undefined. */
-function matchTemplate(template: string, pathname: string): Record<string, string> | undefined {
-  const expected = template.split('/');
-  const actual = pathname.split('/');
+function matchTemplate(template: string, actual: string[]): Record<string, string> | undefined {
+  let expected = segmentsOf.get(template);
+  if (!expected) segmentsOf.set(template, (expected = template.split('/')));
   const parameters: Record<string, string> = {};
   for (const [index, segment] of expected.entries()) {
     if (segment.startsWith('{') && segment.endsWith('+}')) {
@@ -68,8 +71,9 @@ function decodeParameters(raw: Record<string, string>, pathname: string): Record
  * methods only; undefined when no route has this path. Throws a 400 HttpProblem for a malformed escape.
  */
 export function matchRoute(routes: Route[], method: string, pathname: string): Match | undefined {
+  const actual = pathname.split('/');
   const candidates = routes.flatMap((route) => {
-    const raw = matchTemplate(route.path, pathname);
+    const raw = matchTemplate(route.path, actual);
     return raw ? [{ route, raw }] : [];
   });
   if (candidates.length === 0) return undefined;

@@ -27,6 +27,8 @@ export interface BenchSystemOptions {
   amqpUrl: string;
   namespace: string;
   ports: Record<ServiceName, number>;
+  /** Where each service writes its CPU profile (node --cpu-prof) when it stops; none when undefined */
+  profileDir?: string;
 }
 
 const databaseOf = (postgresUrl: string, name: string) => Object.assign(new URL(postgresUrl), { pathname: `/${name}` }).toString();
@@ -64,7 +66,8 @@ export async function startBenchSystem(options: BenchSystemOptions): Promise<Ben
   const started = await Promise.all(
     services.map(async (name) => {
       const begun = performance.now();
-      const child = spawn(process.execPath, [`${options.distDir}/runner.mjs`, name], {
+      const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+      const child = spawn(process.execPath, [...profile, `${options.distDir}/runner.mjs`, name], {
         env: { ...env, PORT: String(ports[name]) },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
