@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { buildWeb } from '../web/build.mjs';
-import { writeContract } from './contract.mjs';
+import { writeGenerated } from './generate.mjs';
 
 const { functions } = parse(readFileSync('serverless.yml', 'utf8'));
 // A handler names its bundle (dist/functions/payments/deposit.handler); the source is functions/payments/deposit.ts.
@@ -36,7 +36,8 @@ const common = {
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   // pg's optional native binding, never loaded.
   external: ['pg-native'],
-  minify: true,
+  // SHOP_MINIFY=0 keeps the names readable in a CPU profile (npm run bench with BENCH_PROFILE_DIR).
+  minify: process.env.SHOP_MINIFY !== '0',
   // Stack traces and logs name our functions as they are written.
   keepNames: true,
   legalComments: 'none',
@@ -58,7 +59,7 @@ function filesOf(metafile, output) {
 
 // Everything but the desktop executables (`npm run desktop`), which take a minute to make again.
 for (const entry of existsSync('dist') ? readdirSync('dist') : []) if (entry !== 'desktop') rmSync(`dist/${entry}`, { recursive: true, force: true });
-await writeContract();
+await writeGenerated();
 // First: the gateway's web functions bundle the page's files from dist/web.
 await buildWeb('dist/web');
 const { metafile } = await build({

@@ -1,10 +1,9 @@
 // Reads serverless.yml: the one list of functions, their handlers and their events, shared by the
 // build, the runner and the gateway so that a route cannot exist in one host and not in another;
 // and, under custom.runner, what only the runner does (migrations first, wake-ups, proxies, streams).
-import { parse } from 'yaml';
 import { services, type ServiceName } from '../functions/lib/config.js';
 import type { MessageType } from '../functions/lib/messages.js';
-import manifestText from '../serverless.yml?raw';
+import { rawManifest } from './manifest.gen.js';
 
 export type Service = ServiceName;
 
@@ -77,8 +76,7 @@ export function parseRate(expression: string): number {
 
 const isService = (name: string): name is Service => (services as readonly string[]).includes(name);
 
-function parseManifest(text: string): Manifest {
-  const raw = parse(text) as RawManifest;
+function parseManifest(raw: RawManifest): Manifest {
   const runner = raw.custom?.runner ?? {};
   const functions = Object.entries(raw.functions).map(([name, fn]): FunctionSpec => {
     // Handlers name the bundles (dist/functions/<service>/<module>.<export>), as Lambda loads them.
@@ -110,7 +108,7 @@ function parseManifest(text: string): Manifest {
   return { functions, timeoutMs: raw.provider.timeout * 1000, proxies: runner.proxies ?? {}, streams };
 }
 
-const parsed = parseManifest(manifestText);
+const parsed = parseManifest(rawManifest as RawManifest);
 
 export const manifest: readonly FunctionSpec[] = parsed.functions;
 export const functionTimeoutMs = parsed.timeoutMs;

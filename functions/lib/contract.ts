@@ -1,5 +1,5 @@
 // openapi.yaml is the one source of truth for the API. This module holds the document (compiled at
-// build time by infra/contract.mjs), its operations, one ajv that validates with its schemas (no
+// build time by infra/generate.mjs), its operations, one ajv that validates with its schemas (no
 // coercion, exact decimals), and each operation's request validator with the types of what it lets
 // through. The handlers, the contract tests, the spec test and the chaos run's bad input read it here.
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -76,8 +76,9 @@ const addFormats: AddFormats =
   (addFormatsModule as unknown as { default: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
 
 // strict: false because the document is registered whole (it is not itself a schema), so that any
-// schema in it, inline or under components, is compiled by its pointer.
-const ajv = new Ajv2020({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
+// schema in it, inline or under components, is compiled by its pointer; validateSchema: false because
+// checking it against the meta-schema would be done on every start (test/openapi.test.ts does it once).
+const ajv = new Ajv2020({ allErrors: true, strict: false, validateSchema: false, coerceTypes: false, useDefaults: false });
 addFormats(ajv);
 // ajv's multipleOf divides floats (0.29 / 0.01 is not a whole number); amounts need an exact test.
 ajv.removeKeyword('multipleOf');
@@ -179,7 +180,11 @@ export interface RequestValidator<Id extends OperationId> {
 export function requestValidator<Id extends OperationId>(operationId: Id): RequestValidator<Id> {
   const { operation: op, pointer: opPointer } = operation(operationId);
   const declared = (op.parameters ?? []).map((p) => resolve<ParameterObject>(p)!);
-  const params: CompiledParam[] = (op.parameters ?? []).flatMap((p, index) => {
+  // Compiled at the first request, not at import: a service answers sooner after its start.
+  let compiled: { params: CompiledParam[]; checkBody: ValidateFunction | undefined } | undefined;
+  const compile = () => (compiled ??= { params: compileParams(), checkBody: op.requestBody && validatorAt(bodyPointer) });
+  const bodyPointer = `${opPointer}/requestBody/content/application~1json/schema`;
+  const compileParams = (): CompiledParam[] => (op.parameters ?? []).flatMap((p, index) => {
     const param = resolve<ParameterObject>(p)!;
     if (param.in !== 'path' && param.in !== 'query') return [];
     const schema = resolve<SchemaObject>(param.schema ?? {})!;
@@ -194,14 +199,13 @@ export function requestValidator<Id extends OperationId>(operationId: Id): Reque
       check: validatorAt(schemaPointer),
     }];
   });
-  const checkBody = op.requestBody && validatorAt(`${opPointer}/requestBody/content/application~1json/schema`);
 
   return {
-    hasBody: checkBody !== undefined,
+    hasBody: op.requestBody !== undefined,
     idempotent: declared.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
     params(where, given) {
       const raw = given ?? {};
-      const wanted = params.filter((p) => p.in === where);
+      const wanted = compile().params.filter((p) => p.in === where);
       const errors: FieldError[] = Object.keys(raw)
         .filter((name) => !wanted.some((p) => p.name === name))
         .map((name) => ({ in: where, name, detail: 'is not a known parameter' }));
@@ -223,6 +227,7 @@ export function requestValidator<Id extends OperationId>(operationId: Id): Reque
       return values as ValidRequest<Id>[typeof where];
     },
     body(value) {
+      const { checkBody } = compile();
       if (checkBody && !checkBody(value)) throw validationProblem(fieldErrors('body', checkBody.errors));
       return value as ValidRequest<Id>['body'];
     },

@@ -1,12 +1,12 @@
-// openapi.yaml compiled at build time into functions/lib/openapi.gen.ts (not committed): the document
-// as data, so nothing parses YAML at run time, and the TypeScript types of every operation
-// (openapi-typescript), so that a handler reads typed input and an operationId that the document
-// lacks fails the type check. `npm run build` and `npm run typecheck` write it first.
+// The two YAML documents, made into modules at build time (not committed), so that nothing parses
+// YAML at run time: openapi.yaml into functions/lib/openapi.gen.ts, the document as data and the
+// TypeScript types of every operation (openapi-typescript), so that a handler reads typed input and
+// an operationId that the document lacks fails the type check; serverless.yml into
+// infra/manifest.gen.ts. `npm run build` and `npm run typecheck` write them first.
 import { readFileSync, writeFileSync } from 'node:fs';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { parse } from 'yaml';
 
-export const contractModule = 'functions/lib/openapi.gen.ts';
 
 /**
  * The request as a handler sees it once validated: a parameter with a default is always there.
@@ -26,12 +26,12 @@ function asValidated(document) {
   return copy;
 }
 
-export async function writeContract(specFile = 'openapi.yaml', out = contractModule) {
+async function writeContract(specFile = 'openapi.yaml', out = 'functions/lib/openapi.gen.ts') {
   const document = parse(readFileSync(specFile, 'utf8'));
   const types = astToString(await openapiTS(asValidated(document), { alphabetize: false }));
   writeFileSync(
     out,
-    `// Generated from ${specFile} by infra/contract.mjs: do not edit.
+    `// Generated from ${specFile} by infra/generate.mjs: do not edit.
 import type { OpenAPIObject } from 'openapi3-ts/oas31';
 
 // JSON text: parsed faster than an object literal, and not type-checked member by member.
@@ -41,4 +41,19 @@ ${types}`,
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await writeContract();
+function writeManifest(manifestFile = 'serverless.yml', out = 'infra/manifest.gen.ts') {
+  const manifest = parse(readFileSync(manifestFile, 'utf8'));
+  writeFileSync(
+    out,
+    `// Generated from ${manifestFile} by infra/generate.mjs: do not edit.
+export const rawManifest: unknown = JSON.parse(${JSON.stringify(JSON.stringify(manifest))});
+`,
+  );
+}
+
+export async function writeGenerated() {
+  await writeContract();
+  writeManifest();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await writeGenerated();
