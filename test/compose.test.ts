@@ -100,7 +100,9 @@ describe('docker-compose.yml, as docker-compose resolves it', () => {
     expect(['root', '0']).not.toContain(user);
     expect(instruction(service, 'HEALTHCHECK')).toHaveLength(1);
     const steps = instruction(stage('build'), 'RUN').map((i) => i.slice(1).join(' '));
-    expect(steps.map((step) => step.split(' ').slice(0, 2).join(' '))).toEqual(['npm ci', 'npm run']);
+    expect(steps).toHaveLength(2);
+    // The install takes the optional CA secret, and fails when npm ci left node_modules incomplete.
+    expect(steps[0]).toMatch(/^--mount=type=secret,id=ca,required=false .*NODE_EXTRA_CA_CERTS=\/run\/secrets\/ca.* npm ci .*&& if ! npm ls --all .* exit 1; fi$/);
     expect(steps.at(-1)).toBe('npm run build');
   });
 
@@ -134,6 +136,19 @@ describe('docker-compose.yml, as docker-compose resolves it', () => {
       gateway: ['8005:8005'],
       web: ['80:80'],
     });
+  });
+
+  it('takes each host port from a variable whose default is the port above, named in the header', async () => {
+    const text = await readFile(join(root, 'docker-compose.yml'), 'utf8');
+    const header = /^(#.*\n)+/.exec(text)?.[0] ?? '';
+    const raw = parse(text, { merge: true }) as { services: Record<string, { ports?: string[] }> };
+    const ports = Object.values(raw.services).flatMap((s) => s.ports ?? []);
+    expect(ports).toHaveLength(5);
+    for (const port of ports) {
+      const [, variable, fallback, target] = /^\$\{([A-Z_]+_PORT):-(\d+)\}:(\d+)$/.exec(port) ?? [];
+      expect([variable, fallback], port).toEqual([expect.any(String), target]);
+      expect(header, variable).toContain(`${variable} (${fallback})`);
+    }
   });
 
   it('gives each container only variables its runner reads, with values it accepts and addresses that exist', () => {
