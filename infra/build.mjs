@@ -50,6 +50,7 @@ await build({
     { in: 'scripts/bench.ts', out: 'bench' },
     { in: 'scripts/dlq.ts', out: 'dlq' },
     { in: 'scripts/chaos.ts', out: 'chaos' },
+    { in: 'scripts/composeTest.ts', out: 'compose-test' },
   ],
 });
 console.log(`built ${modules.length} functions and the runner into dist/`);

@@ -11,13 +11,30 @@ import { delimiter, join } from 'node:path';
 export const programs = {
   chromium: { path: '/usr/bin/chromium', package: 'chromium', usedBy: 'the browser tests' },
   unzip: { command: 'unzip', package: 'unzip', usedBy: 'the Lambda artifact tests' },
-  'docker-compose': { command: 'docker-compose', package: 'docker-compose', usedBy: 'the compose file tests' },
+  'docker-compose': { command: 'docker-compose', package: 'docker-compose', usedBy: 'the compose file tests and the container run' },
+  debootstrap: { command: 'debootstrap', package: 'debootstrap', usedBy: 'the stand-in images of the container run' },
+  iptables: { command: 'iptables', package: 'iptables', usedBy: "the container run's network confinement" },
+  podman: { command: 'podman', package: 'podman', usedBy: 'the container run without a Docker engine' },
+  runc: { command: 'runc', package: 'runc', usedBy: "podman's container runtime" },
+  newuidmap: { command: 'newuidmap', package: 'uidmap', usedBy: 'podman' },
+  slirp4netns: { command: 'slirp4netns', package: 'slirp4netns', usedBy: 'podman' },
+  'fuse-overlayfs': { command: 'fuse-overlayfs', package: 'fuse-overlayfs', usedBy: 'podman' },
+  netavark: { path: '/usr/lib/podman/netavark', package: 'netavark', usedBy: "podman's networks" },
+  'aardvark-dns': { path: '/usr/lib/podman/aardvark-dns', package: 'aardvark-dns', usedBy: "the service names on podman's networks" },
   nginx: { path: '/usr/sbin/nginx', package: 'nginx', usedBy: "the web container's nginx configuration test" },
 };
 
-/** The programs each command needs, and the servers it talks to. */
+/**
+ * The programs each command needs, those it needs only where no Docker engine answers, and the
+ * servers it talks to.
+ */
 export const commands = {
   test: { programs: ['chromium', 'unzip', 'docker-compose', 'nginx'], servers: ['postgres', 'rabbitmq'] },
+  'test:compose': {
+    programs: ['docker-compose', 'debootstrap', 'iptables'],
+    withoutDockerEngine: ['podman', 'runc', 'newuidmap', 'slirp4netns', 'fuse-overlayfs', 'netavark', 'aardvark-dns'],
+    servers: [],
+  },
 };
 
 const servers = {
@@ -37,6 +54,15 @@ function isExecutable(file) {
 export function isInstalled(program) {
   if (program.path) return isExecutable(program.path);
   return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && isExecutable(join(dir, program.command)));
+}
+
+function dockerEngineRuns() {
+  return spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+}
+
+/** The programs a command needs on this machine. */
+export function programsOf(wanted) {
+  return [...wanted.programs, ...(wanted.withoutDockerEngine && !dockerEngineRuns() ? wanted.withoutDockerEngine : [])];
 }
 
 function canInstall() {
@@ -70,7 +96,7 @@ function reachable({ url, defaultPort }) {
 export async function ensure(command) {
   const wanted = commands[command];
   if (!wanted) throw new Error(`no such command: ${command} (known: ${Object.keys(commands).join(', ')})`);
-  const missing = wanted.programs.filter((name) => !isInstalled(programs[name]));
+  const missing = programsOf(wanted).filter((name) => !isInstalled(programs[name]));
   const packages = [...new Set(missing.map((name) => programs[name].package))];
   const problems = [];
   if (missing.length && canInstall()) {
