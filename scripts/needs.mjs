@@ -11,7 +11,7 @@ import { delimiter, join } from 'node:path';
 export const programs = {
   chromium: { path: '/usr/bin/chromium', package: 'chromium', usedBy: 'the browser tests' },
   unzip: { command: 'unzip', package: 'unzip', usedBy: 'the Lambda artifact tests' },
-  'docker-compose': { command: 'docker-compose', package: 'docker-compose', usedBy: 'the compose file tests and the container run' },
+  'docker-compose': { command: 'docker-compose', package: 'docker-compose', usedBy: 'the compose file test and the container run' },
   debootstrap: { command: 'debootstrap', package: 'debootstrap', usedBy: 'the stand-in images of the container run' },
   iptables: { command: 'iptables', package: 'iptables', usedBy: "the container run's network confinement" },
   podman: { command: 'podman', package: 'podman', usedBy: 'the container run without a Docker engine' },
@@ -21,7 +21,6 @@ export const programs = {
   'fuse-overlayfs': { command: 'fuse-overlayfs', package: 'fuse-overlayfs', usedBy: 'podman' },
   netavark: { path: '/usr/lib/podman/netavark', package: 'netavark', usedBy: "podman's networks" },
   'aardvark-dns': { path: '/usr/lib/podman/aardvark-dns', package: 'aardvark-dns', usedBy: "the service names on podman's networks" },
-  nginx: { path: '/usr/sbin/nginx', package: 'nginx', usedBy: "the web container's nginx configuration test" },
 };
 
 /**
@@ -29,7 +28,7 @@ export const programs = {
  * servers it talks to.
  */
 export const commands = {
-  test: { programs: ['chromium', 'unzip', 'docker-compose', 'nginx'], servers: ['postgres', 'rabbitmq'] },
+  test: { programs: ['chromium', 'unzip', 'docker-compose'], servers: ['postgres', 'rabbitmq'] },
   'test:compose': {
     programs: ['docker-compose', 'debootstrap', 'iptables'],
     withoutDockerEngine: ['podman', 'runc', 'newuidmap', 'slirp4netns', 'fuse-overlayfs', 'netavark', 'aardvark-dns'],
