@@ -99,7 +99,7 @@ export async function ensure(command) {
   const packages = [...new Set(missing.map((name) => programs[name].package))];
   const problems = [];
   if (missing.length && canInstall()) {
-    console.log(`${command}: installing ${packages.join(', ')} with apt-get (for ${missing.map((n) => programs[n].usedBy).join(', ')})`);
+    console.log(`${command}: installing ${packages.join(', ')} with apt-get (for ${[...new Set(missing.map((n) => programs[n].usedBy))].join(', ')})`);
     const failed = aptGet(['update', '-qq']) ?? aptGet(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
     if (failed) problems.push(`apt-get failed: ${failed.split('\n').slice(-3).join(' ')}`);
   }

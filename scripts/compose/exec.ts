@@ -6,13 +6,11 @@ export interface Ran {
   code: number;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
-  input?: string | Buffer;
   timeoutMs?: number;
   /** Kills the program (SIGTERM) when it aborts */
   signal?: AbortSignal;
@@ -34,9 +32,8 @@ export function commandLine(program: string, args: readonly string[]): string {
 
 /** Runs a program to its end; never throws for its exit code (see `must`). */
 export function run(program: string, args: readonly string[], options: RunOptions = {}): Promise<Ran> {
-  const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(program, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -47,12 +44,10 @@ export function run(program: string, args: readonly string[], options: RunOption
     const finish = (code: number, extra = '') => {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', abort);
-      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() + extra, ms: Date.now() - started });
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() + extra });
     };
     child.on('error', (error) => finish(127, `${program}: ${error.message}`));
     child.on('close', (code, signal) => finish(code ?? 128, signal ? `\n(killed by ${signal}${options.timeoutMs ? ` after ${options.timeoutMs} ms` : ''})` : ''));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input);
   });
 }
 
