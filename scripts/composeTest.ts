@@ -14,8 +14,8 @@ import { Compose, portVariables, projectName, type Published } from './compose/c
 import { startEngine, type Engine } from './compose/engine.js';
 import { must, waitUntil } from './compose/exec.js';
 import { confine, connectCommand, parseConnectResults, parseNetwork, release, type Target } from './compose/firewall.js';
-import { healthOf, projectContainers, runHealthchecks } from './compose/health.js';
-import { buildProjectImages, composeImages, dockerfileBaseImages, ensureBaseImages, registryReachable, tagForProject, untag } from './compose/images.js';
+import { healthOf, projectContainers, runHealthchecks, startedTooSoon, type HealthLoop } from './compose/health.js';
+import { buildProjectImages, composeImages, dockerfileBaseImages, ensureBaseImages, registryReachable, tagForProject, untag, type ComposeConfig } from './compose/images.js';
 import { firstOrders, healthcheckFailsWithoutPayments, ordersThroughAKill, readiness, webMatchesGateway, type Urls } from './compose/shop.js';
 import { buildWithoutSecret, caBundlePath, distinctiveCertificates, proveAbsent, registryNeedsCa, type UnsecretBuild } from './compose/secret.js';
 import { machineAptSources } from './compose/standins.js';
@@ -102,6 +102,27 @@ async function allHealthy(engine: Engine, project: string, expected: number): Pr
   return containers.map((c) => c.name.replace(`${project}_`, ''));
 }
 
+/** Every depends_on (service_healthy) wait, container by container: when it started, when what it waited for was healthy. */
+async function dependsOnEdges(engine: Engine, compose: Compose, config: ComposeConfig, loop: HealthLoop) {
+  const containers = new Map<string, { id: string; name: string; startedAt: number }[]>();
+  for (const service of Object.keys(config.services)) {
+    const found = await compose.containers(service);
+    containers.set(
+      service,
+      await Promise.all(found.map(async (c) => ({ ...c, startedAt: Number((await engine.cli(['inspect', '--format', '{{.State.StartedAt.UnixMilli}}', c.id])).stdout.trim()) }))),
+    );
+  }
+  return Object.entries(config.services).flatMap(([service, { depends_on }]) =>
+    Object.entries(depends_on ?? {})
+      .filter(([, { condition }]) => condition === 'service_healthy')
+      .flatMap(([dependency]) =>
+        containers.get(service)!.flatMap((c) =>
+          containers.get(dependency)!.map((d) => ({ service: c.name, startedAt: c.startedAt, dependency: d.name, healthyAt: loop.firstHealthy(d.id) })),
+        ),
+      ),
+  );
+}
+
 async function main(): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'shop-compose-'));
   undo.push({ what: `removing ${workDir}`, run: async () => rmSync(workDir, { recursive: true, force: true }) });
@@ -171,16 +192,21 @@ async function main(): Promise<void> {
   const network = parseNetwork((await engine.cli(['network', 'inspect', `${project}_default`])).stdout);
   const confined = process.getuid?.() === 0;
   if (confined) await confine(network, project);
-  if (!engine.runsHealthchecks) {
-    const loop = runHealthchecks(engine, project);
-    undo.push({ what: 'stopping the healthchecks', run: () => loop.stop() });
-  }
+  const loop = engine.runsHealthchecks ? undefined : runHealthchecks(engine, project);
+  if (loop) undo.push({ what: 'stopping the healthchecks', run: () => loop.stop() });
   phase = Date.now();
   log('docker-compose up: each service starts once what it depends on is healthy');
   await compose.must(['up', '-d', '--no-build', ...scale], { timeoutMs: 8 * 60_000 });
   const expected = Object.keys(config.services).length + workers - 1;
   const healthy = await waitUntil(`all ${expected} containers to be healthy`, () => allHealthy(engine, project, expected), 5 * 60_000, 1_000);
   report('healthy', `${healthy.length} containers healthy ${seconds(phase)} after up: ${healthy.join(', ')}`);
+  if (loop) {
+    // Where this run makes the healthchecks, it knows when each passed: no container started before what it waits for.
+    const edges = await dependsOnEdges(engine, compose, config, loop);
+    const early = startedTooSoon(edges);
+    fail(early);
+    report('order', early.length ? `${early.length} of ${edges.length} depends_on waits not honoured` : `each of the ${edges.length} depends_on waits (service_healthy) was honoured: no container started before what it waits for was healthy`);
+  }
 
   log('using the shop through nginx');
   fail(await webMatchesGateway(urls));

@@ -2,7 +2,7 @@
 // for a service's built image, and a container's health as `ps` shows it.
 import { describe, expect, it } from 'vitest';
 import { composeImageName, qualifiedImageName } from './engine.js';
-import { healthOf } from './health.js';
+import { healthOf, startedTooSoon } from './health.js';
 import { composeImages, dockerfileBaseImages } from './images.js';
 
 describe('dockerfileBaseImages', () => {
@@ -45,5 +45,17 @@ describe('healthOf', () => {
       'down',
       'down',
     ]);
+  });
+});
+
+describe('startedTooSoon', () => {
+  it('names a container that started before what it waits for was healthy, beyond the slack', () => {
+    const edges = [
+      { service: 'p_payments_1', startedAt: 10_000, dependency: 'p_postgres_1', healthyAt: 9_000 },
+      { service: 'p_orders_1', startedAt: 10_000, dependency: 'p_postgres_1', healthyAt: 11_000 },
+      { service: 'p_gateway_1', startedAt: 10_000, dependency: 'p_payments_1', healthyAt: 14_000 },
+      { service: 'p_web_1', startedAt: 10_000, dependency: 'p_gateway_1', healthyAt: undefined },
+    ];
+    expect(startedTooSoon(edges)).toEqual(['p_gateway_1 started 4000 ms before p_payments_1 was healthy', 'p_web_1 started while p_gateway_1 was never healthy']);
   });
 });

@@ -6,7 +6,7 @@ import { composeImageName, qualifiedImageName, type Engine } from './engine.js';
 import { imageLabel, ensureStandIn, recipeLabel, type StandIn, type StandInContext } from './standins.js';
 
 export interface ComposeConfig {
-  services: Record<string, { image?: string; build?: { context: string; dockerfile: string; target?: string } }>;
+  services: Record<string, { image?: string; build?: { context: string; dockerfile: string; target?: string }; depends_on?: Record<string, { condition?: string }> }>;
 }
 
 /** The images a Dockerfile starts from (not its own stages), in order, each once. */
