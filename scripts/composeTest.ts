@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Compose, portVariables, projectName, type Published } from './compose/compose.js';
 import { startEngine, type Engine } from './compose/engine.js';
-import { must, waitUntil } from './compose/exec.js';
+import { beginCleanUp, interrupt, must, waitUntil } from './compose/exec.js';
 import { confine, connectCommand, parseConnectResults, parseNetwork, release, type Target } from './compose/firewall.js';
 import { healthOf, projectContainers, runHealthchecks, startedTooSoon, type HealthLoop } from './compose/health.js';
 import { buildProjectImages, composeImages, dockerfileBaseImages, ensureBaseImages, registryReachable, tagForProject, untag, type ComposeConfig } from './compose/images.js';
@@ -40,6 +40,7 @@ let active: Compose | undefined;
 const undo: { what: string; run: () => Promise<unknown> }[] = [];
 let cleaning: Promise<void> | undefined;
 function cleanUp(): Promise<void> {
+  beginCleanUp();
   cleaning ??= (async () => {
     for (const step of undo.reverse()) {
       await step.run().catch((error: unknown) => {
@@ -61,15 +62,21 @@ function printReport(): void {
   console.log(`${'verdict'.padEnd(width)}  ${violations.length ? `${violations.length} failure(s)` : 'passed'} in ${seconds(started)}`);
 }
 
+let exitCode = 0;
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
   process.once(signal, () => {
-    log(`${signal}: removing the containers, networks and volumes of this run`);
+    log(`${signal}: stopping, then removing the containers, networks and volumes of this run`);
     violations.push(`interrupted by ${signal}`);
-    void cleanUp().finally(() => {
-      printReport();
-      process.exit(code);
-    });
+    exitCode = code;
+    // What runs stops at once; the step in progress fails, and the clean-up follows as after any failure.
+    interrupt();
+    setTimeout(() => void cleanUp().finally(finish), 20_000).unref();
   });
+}
+
+function finish(): never {
+  printReport();
+  process.exit(exitCode || (violations.length ? 1 : 0));
 }
 
 /** The project's containers, networks and volumes: gone after `down -v`, else removed here and reported. */
@@ -263,5 +270,4 @@ await main().catch(async (error: unknown) => {
   }
 });
 await cleanUp();
-printReport();
-process.exit(violations.length ? 1 : 0);
+finish();

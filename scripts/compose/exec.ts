@@ -30,10 +30,27 @@ export function commandLine(program: string, args: readonly string[]): string {
   return [program, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
+/** Once the run is interrupted, what runs is stopped and only its clean-up starts programs. */
+const lifecycle = { interrupted: false, cleaningUp: false };
+const children = new Set<ChildProcess>();
+
+export function interrupt(): void {
+  lifecycle.interrupted = true;
+  for (const child of children) child.kill('SIGTERM');
+}
+
+export function beginCleanUp(): void {
+  lifecycle.cleaningUp = true;
+}
+
+export const interrupted = () => lifecycle.interrupted && !lifecycle.cleaningUp;
+
 /** Runs a program to its end; never throws for its exit code (see `must`). */
 export function run(program: string, args: readonly string[], options: RunOptions = {}): Promise<Ran> {
+  if (interrupted()) return Promise.resolve({ code: 130, stdout: '', stderr: `${program}: not started, the run was interrupted` });
   return new Promise((resolve) => {
     const child = spawn(program, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -42,6 +59,7 @@ export function run(program: string, args: readonly string[], options: RunOption
     const abort = () => child.kill('SIGTERM');
     options.signal?.addEventListener('abort', abort);
     const finish = (code: number, extra = '') => {
+      children.delete(child);
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', abort);
       resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() + extra });
@@ -58,7 +76,10 @@ export async function must(program: string, args: readonly string[], options: Ru
   return ran;
 }
 
-/** A program left running in the background (an API socket's server); stopped by its pid. */
+/**
+ * A program left running in the background (an API socket's server), in a process group of its
+ * own so that a Ctrl-C of the run leaves it to serve the clean-up; stopped by its pid.
+ */
 export interface Background {
   child: ChildProcess;
   output(): string;
@@ -66,7 +87,7 @@ export interface Background {
 }
 
 export function background(program: string, args: readonly string[], env: Record<string, string | undefined> = {}): Background {
-  const child = spawn(program, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(program, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
   child.stdout!.on('data', keep);
@@ -93,6 +114,7 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
+    if (interrupted()) throw new Error(`interrupted while waiting for ${what}`);
     try {
       const value = await probe();
       if (value !== undefined && value !== false) return value;
