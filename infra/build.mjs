@@ -78,6 +78,7 @@ await build({
     { in: 'scripts/bench.ts', out: 'bench' },
     { in: 'scripts/dlq.ts', out: 'dlq' },
     { in: 'scripts/chaos.ts', out: 'chaos' },
+    { in: 'scripts/composeTest.ts', out: 'compose-test' },
   ],
 });
 const kb = (files) => Math.round(files.reduce((sum, file) => sum + statSync(file).size, 0) / 1024);

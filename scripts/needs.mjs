@@ -11,8 +11,16 @@ import { delimiter, join } from 'node:path';
 export const programs = {
   chromium: { path: '/usr/bin/chromium', package: 'chromium', usedBy: 'the browser tests' },
   unzip: { command: 'unzip', package: 'unzip', usedBy: 'the Lambda artifact tests' },
-  'docker-compose': { command: 'docker-compose', package: 'docker-compose', usedBy: 'the compose file tests' },
-  nginx: { path: '/usr/sbin/nginx', package: 'nginx', usedBy: "the web container's nginx configuration test" },
+  'docker-compose': { command: 'docker-compose', package: 'docker-compose', usedBy: 'the compose file test and the container run' },
+  debootstrap: { command: 'debootstrap', package: 'debootstrap', usedBy: 'the stand-in images of the container run' },
+  iptables: { command: 'iptables', package: 'iptables', usedBy: "the container run's network confinement" },
+  podman: { command: 'podman', package: 'podman', usedBy: 'the container run without a Docker engine' },
+  runc: { command: 'runc', package: 'runc', usedBy: "podman's container runtime" },
+  newuidmap: { command: 'newuidmap', package: 'uidmap', usedBy: 'podman' },
+  slirp4netns: { command: 'slirp4netns', package: 'slirp4netns', usedBy: 'podman' },
+  'fuse-overlayfs': { command: 'fuse-overlayfs', package: 'fuse-overlayfs', usedBy: 'podman' },
+  netavark: { path: '/usr/lib/podman/netavark', package: 'netavark', usedBy: "podman's networks" },
+  'aardvark-dns': { path: '/usr/lib/podman/aardvark-dns', package: 'aardvark-dns', usedBy: "the service names on podman's networks" },
   pgbench: { command: 'pgbench', package: 'postgresql-contrib', usedBy: "the benchmark's ceiling" },
   strip: { command: 'strip', package: 'binutils', usedBy: 'the desktop build (Node without its debug information)' },
   tar: { command: 'tar', package: 'tar', usedBy: 'the desktop build (the Node builds come as tarballs)' },
@@ -21,9 +29,17 @@ export const programs = {
   Xvfb: { path: '/usr/bin/Xvfb', package: 'xvfb', usedBy: "the desktop app's window test (a display without a screen)" },
 };
 
-/** The programs each command needs, and the servers it talks to. */
+/**
+ * The programs each command needs, those it needs only where no Docker engine answers, and the
+ * servers it talks to.
+ */
 export const commands = {
-  test: { programs: ['chromium', 'unzip', 'docker-compose', 'nginx'], servers: ['postgres', 'rabbitmq'] },
+  test: { programs: ['chromium', 'unzip', 'docker-compose'], servers: ['postgres', 'rabbitmq'] },
+  'test:compose': {
+    programs: ['docker-compose', 'debootstrap', 'iptables'],
+    withoutDockerEngine: ['podman', 'runc', 'newuidmap', 'slirp4netns', 'fuse-overlayfs', 'netavark', 'aardvark-dns'],
+    servers: [],
+  },
   bench: { programs: ['pgbench'], servers: ['postgres', 'rabbitmq'] },
   desktop: { programs: ['strip', 'tar'], servers: [] },
   'test:desktop': { programs: ['strip', 'tar', 'wine', 'wine64', 'chromium', 'Xvfb'], servers: ['postgres', 'rabbitmq'] },
@@ -46,6 +62,15 @@ function isExecutable(file) {
 export function isInstalled(program) {
   if (program.path) return isExecutable(program.path);
   return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && isExecutable(join(dir, program.command)));
+}
+
+function dockerEngineRuns() {
+  return spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+}
+
+/** The programs a command needs on this machine. */
+export function programsOf(wanted) {
+  return [...wanted.programs, ...(wanted.withoutDockerEngine && !dockerEngineRuns() ? wanted.withoutDockerEngine : [])];
 }
 
 function canInstall() {
@@ -79,11 +104,11 @@ function reachable({ url, defaultPort }) {
 export async function ensure(command) {
   const wanted = commands[command];
   if (!wanted) throw new Error(`no such command: ${command} (known: ${Object.keys(commands).join(', ')})`);
-  const missing = wanted.programs.filter((name) => !isInstalled(programs[name]));
+  const missing = programsOf(wanted).filter((name) => !isInstalled(programs[name]));
   const packages = [...new Set(missing.map((name) => programs[name].package))];
   const problems = [];
   if (missing.length && canInstall()) {
-    console.log(`${command}: installing ${packages.join(', ')} with apt-get (for ${missing.map((n) => programs[n].usedBy).join(', ')})`);
+    console.log(`${command}: installing ${packages.join(', ')} with apt-get (for ${[...new Set(missing.map((n) => programs[n].usedBy))].join(', ')})`);
     const failed = aptGet(['update', '-qq']) ?? aptGet(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
     if (failed) problems.push(`apt-get failed: ${failed.split('\n').slice(-3).join(' ')}`);
   }

@@ -36,7 +36,8 @@ describe('scripts/needs.mjs', () => {
   });
 
   it('names a Debian package for every program a command needs', () => {
-    for (const [command, { programs: needed }] of Object.entries(commands)) {
+    for (const [command, wanted] of Object.entries(commands)) {
+      const needed = [...wanted.programs, ...('withoutDockerEngine' in wanted ? wanted.withoutDockerEngine : [])];
       for (const name of needed) expect(programs[name as keyof typeof programs]?.package, `${command}: ${name}`).toMatch(/^[a-z0-9.+-]+$/);
     }
   });
@@ -47,6 +48,16 @@ describe('scripts/needs.mjs', () => {
     const byName = commands.test.programs.filter((name) => 'command' in programs[name as keyof typeof programs]);
     for (const name of byName) expect(result.stderr).toContain(`${name} is missing (Debian package`);
     expect(result.stderr).toMatch(/install with: sudo apt-get install -y --no-install-recommends [a-z -]*unzip/);
+  });
+
+  it('asks for podman and what it runs with where no Docker engine answers, for the container run', () => {
+    const result = runAsNobody(['test:compose']);
+    expect(result.status).toBe(1);
+    const wanted = commands['test:compose'];
+    const byName = [...wanted.programs, ...wanted.withoutDockerEngine].filter((name) => 'command' in programs[name as keyof typeof programs]);
+    expect(byName).toContain('podman');
+    for (const name of byName) expect(result.stderr).toContain(`${name} is missing (Debian package ${programs[name as keyof typeof programs].package})`);
+    expect(result.stderr).not.toContain('is not reachable');
   });
 
   it('says which server it cannot reach', async () => {
