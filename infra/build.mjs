@@ -36,10 +36,11 @@ const common = {
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   // pg's optional native binding, never loaded.
   external: ['pg-native'],
+  // pg asks whether it runs in a Cloudflare Worker by making a Response when there is no navigator
+  // (Node 20 has none), which loads Node's whole fetch (undici) on start: this says it is Node.
+  define: { navigator: '{"userAgent":"Node.js"}' },
   // SHOP_MINIFY=0 keeps the names readable in a CPU profile (npm run bench with BENCH_PROFILE_DIR).
   minify: process.env.SHOP_MINIFY !== '0',
-  // Stack traces and logs name our functions as they are written.
-  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [raw],

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { services, type ServiceName } from '../functions/lib/config.js';
 import { measureCeiling } from './bench/ceiling.js';
 import { createWallets, measureLatency, measureThroughput } from './bench/load.js';
+import { latencyStages } from './bench/stages.js';
 import { cpuMeter, pidsOf, rssMb } from './bench/proc.js';
 import { benchPorts, dropBenchDatabases, startBenchSystem } from './bench/system.js';
 
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
       await createWallets(system.gatewayUrl, [firstUser, ...users], 1_000_000);
 
       console.error('bench: latency at idle');
-      const latency = await measureLatency(system.gatewayUrl, firstUser, latencyOrders, 20);
+      const { ids: latencyIds, ...latency } = await measureLatency(system.gatewayUrl, firstUser, latencyOrders, 20);
+      const stages = await latencyStages(`${postgresUrl}/${databases[1]}`, `${postgresUrl}/${databases[0]}`, latencyIds);
       const idleRss = Object.fromEntries(services.map((s) => [s, rssMb(pidOf[s])]));
 
       console.error(`bench: ${clients} clients for ${seconds} s`);
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
         commits_per_order: Object.fromEntries(
           Object.keys(commitsAfter).map((db) => [db.slice(namespace.length + 1), round((commitsAfter[db]! - commitsBefore[db]!) / throughput.orders)]),
         ),
-        latency_ms: latency,
+        latency_ms: { ...latency, stages },
         rss_mb: { idle: idleRss, after_load: loadedRss },
         start_ms: Object.fromEntries(system.services.map((s) => [s.name, s.startMs])),
         artifact_kb: artifactSizes(),
@@ -112,7 +114,7 @@ function print(r: {
   throughput: { orders: number; placed_per_s: number; settled_per_s: number; settled_per_ceiling: number; not_final: number };
   cpu_ms_per_order: Record<string, number>;
   commits_per_order: Record<string, number>;
-  latency_ms: { p50_ms: number; p99_ms: number; orders: number };
+  latency_ms: { p50_ms: number; p99_ms: number; post_p50_ms: number; orders: number; stages: Record<string, number> };
   rss_mb: { idle: Record<string, number>; after_load: Record<string, number> };
   start_ms: Record<string, number>;
   artifact_kb: Record<string, number>;
@@ -125,6 +127,8 @@ function print(r: {
     ...Object.entries(r.cpu_ms_per_order).filter(([n]) => n !== 'all').map(([n, ms]): [string, string] => [`  ${n}`, `${ms} ms`]),
     ['commits per order', Object.entries(r.commits_per_order).map(([n, c]) => `${n} ${c}`).join(', ')],
     [`POST to final status, idle, p50 / p99 (${r.latency_ms.orders} orders)`, `${r.latency_ms.p50_ms} ms / ${r.latency_ms.p99_ms} ms`],
+    ['  of which the POST, to its 201 (p50)', `${r.latency_ms.post_p50_ms} ms`],
+    ...Object.entries(r.latency_ms.stages).map(([stage, ms]): [string, string] => [`  ${stage} (p50)`, `${ms} ms`]),
     ['RSS idle', Object.entries(r.rss_mb.idle).map(([n, mb]) => `${n} ${mb} MB`).join(', ')],
     ['RSS after the load', Object.entries(r.rss_mb.after_load).map(([n, mb]) => `${n} ${mb} MB`).join(', ')],
     ['start to first answer', Object.entries(r.start_ms).map(([n, ms]) => `${n} ${ms} ms`).join(', ')],

@@ -86,10 +86,25 @@ export interface TransactionOptions {
    * the commit then returns without waiting for the disk.
    */
   durable?: boolean;
+  /**
+   * A first statement, sent with BEGIN in one round trip (a round trip to PostgreSQL is the largest
+   * cost of a small transaction); its rows are handed to the work. Plain SQL with no parameters:
+   * any value in it is written with `literal`.
+   */
+  opening?: string;
+}
+
+/** A value written into SQL text as a string literal, quoted and escaped. */
+export function literal(value: string): string {
+  return pg.escapeLiteral(value);
 }
 
 /** Runs `work` in a transaction: committed when it resolves, rolled back when it throws. */
-export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>, { durable = true }: TransactionOptions = {}): Promise<T> {
+export async function transaction<T, Opened extends pg.QueryResultRow = never>(
+  db: Db,
+  work: (tx: Tx, opened: Opened[]) => Promise<T>,
+  { durable = true, opening }: TransactionOptions = {},
+): Promise<T> {
   const tx = await db.connect().catch((error: unknown) => {
     throw classify(error);
   });
@@ -102,8 +117,13 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>, { dur
   };
   tx.on('error', lost);
   try {
-    await query(tx, durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit TO off');
-    const result = await work(tx);
+    const begin = durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit TO off';
+    const results = await tx.query<Opened>(opening ? `${begin}; ${opening}` : begin).catch((error: unknown) => {
+      throw classify(error);
+    });
+    // Several statements in one query answer with a result each; the opening's is the last.
+    const opened = (Array.isArray(results) ? (results.at(-1) as pg.QueryResult<Opened>) : results).rows;
+    const result = await work(tx, opening ? opened : []);
     await query(tx, 'COMMIT');
     return result;
   } catch (error) {

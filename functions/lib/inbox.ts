@@ -2,7 +2,7 @@
 // the message causes, so a message seen before is skipped and its effect happens once.
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { statement, transaction, type Tx } from './db.js';
+import { literal, transaction, type Tx } from './db.js';
 import { log } from './log.js';
 import { parseEnvelope, type Envelope, type MessageType } from './messages.js';
 import { BatchFailure, type ItemFailure, type RmqEvent } from './rmqEvent.js';
@@ -23,18 +23,17 @@ function deliveries<T extends MessageType>(event: RmqEvent, types: readonly T[])
     }));
 }
 
-const recordFirstSeen = statement<{ message_id: string }>(
-  'inbox.record-first-seen',
-  `INSERT INTO inbox (message_id, type) SELECT * FROM unnest($1::uuid[], $2::text[])
-   ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
-);
+/** The inbox insert of these messages, sent with the transaction's BEGIN; ids and types are validated already. */
+function recordFirstSeen(envelopes: Envelope[]): string {
+  const values = envelopes.map((e) => `(${literal(e.message_id)}::uuid, ${literal(e.type)})`).join(', ');
+  return `INSERT INTO inbox (message_id, type) VALUES ${values} ON CONFLICT (message_id) DO NOTHING RETURNING message_id`;
+}
 
-/** Records the messages in the inbox; resolves with those not recorded before, once each. */
-async function firstSeen<T extends MessageType>(tx: Tx, envelopes: Envelope<T>[]): Promise<Envelope<T>[]> {
-  const unique = [...new Map(envelopes.map((e) => [e.message_id, e])).values()];
-  const inserted = new Set((await recordFirstSeen(tx, [unique.map((e) => e.message_id), unique.map((e) => e.type)])).map((r) => r.message_id));
-  for (const e of unique.filter((e) => !inserted.has(e.message_id))) log.info('inbox.duplicate', { message_id: e.message_id, type: e.type });
-  return unique.filter((e) => inserted.has(e.message_id));
+/** The messages not recorded before, once each, given what the inbox insert returned. */
+function firstSeen<T extends MessageType>(unique: Envelope<T>[], inserted: { message_id: string }[]): Envelope<T>[] {
+  const fresh = new Set(inserted.map((r) => r.message_id));
+  for (const e of unique.filter((e) => !fresh.has(e.message_id))) log.info('inbox.duplicate', { message_id: e.message_id, type: e.type });
+  return unique.filter((e) => fresh.has(e.message_id));
 }
 
 /**
@@ -49,11 +48,17 @@ export function consumer<T extends MessageType>(
   types: readonly T[],
   handle: (messages: Envelope<T>[], tx: Tx) => Promise<void>,
 ) {
-  const inOne = (envelopes: Envelope<T>[]) =>
-    transaction(service.db, async (tx) => {
-      const fresh = await firstSeen(tx, envelopes);
-      if (fresh.length) await handle(fresh, tx);
-    });
+  const inOne = (envelopes: Envelope<T>[]) => {
+    const unique = [...new Map(envelopes.map((e) => [e.message_id, e])).values()];
+    return transaction<void, { message_id: string }>(
+      service.db,
+      async (tx, inserted) => {
+        const fresh = firstSeen(unique, inserted);
+        if (fresh.length) await handle(fresh, tx);
+      },
+      { opening: recordFirstSeen(unique) },
+    );
+  };
 
   return middy<RmqEvent, void>().handler(async (event: RmqEvent, _context: Context) => {
     const failures: ItemFailure[] = [];

@@ -19,15 +19,13 @@ interface OutboxRow {
   envelope: string;
 }
 
-// Claims and marks in one statement; the envelope is written by PostgreSQL, so the relay neither
-// parses nor encodes JSON.
-const claimUnsent = statement<OutboxRow>(
-  'outbox.claim-unsent',
+// Claims and marks in one statement, sent with the transaction's BEGIN; the envelope is written by
+// PostgreSQL, so the relay neither parses nor encodes JSON.
+const claimUnsent = (batchSize: number) =>
   `UPDATE outbox SET sent_at = now()
-    WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+    WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ${Math.trunc(batchSize)} FOR UPDATE SKIP LOCKED)
     RETURNING id, message_id, type, correlation_id, extract(epoch FROM occurred_at)::int AS occurred,
-              json_build_object('message_id', message_id, 'type', type, 'occurred_at', occurred_at, 'payload', payload)::text AS envelope`,
-);
+              json_build_object('message_id', message_id, 'type', type, 'occurred_at', occurred_at, 'payload', payload)::text AS envelope`;
 
 const markUnsent = statement('outbox.mark-unsent', 'UPDATE outbox SET sent_at = NULL WHERE id = ANY($1::bigint[])');
 
@@ -40,8 +38,7 @@ const markUnsent = statement('outbox.mark-unsent', 'UPDATE outbox SET sent_at = 
  * mark lost with the database server is a message published once more.
  */
 export async function relayBatch(db: Db, publisher: Publisher, batchSize: number): Promise<{ claimed: number; sent: number }> {
-  return transaction(db, async (tx) => {
-    const rows = await claimUnsent(tx, [batchSize]);
+  return transaction<{ claimed: number; sent: number }, OutboxRow>(db, async (tx, rows) => {
     if (rows.length === 0) return { claimed: 0, sent: 0 };
     rows.sort((a, b) => Number(a.id) - Number(b.id));
     const unroutable = await publisher.publish(rows);
@@ -51,7 +48,7 @@ export async function relayBatch(db: Db, publisher: Publisher, batchSize: number
     }
     if (returned.length) await markUnsent(tx, [returned.map((r) => r.id)]);
     return { claimed: rows.length, sent: rows.length - returned.length };
-  }, { durable: false });
+  }, { durable: false, opening: claimUnsent(batchSize) });
 }
 
 interface RelayResult {
