@@ -18,7 +18,7 @@ export interface ShopEnvironment {
   openWindow(command: WindowCommand): OpenWindow;
 }
 
-export interface RunningShop {
+interface RunningShop {
   url: string;
   /** Another run of Shop already serves the page: this one only opened a window of it */
   alreadyRunning: boolean;
@@ -50,7 +50,7 @@ async function listenOn(server: DesktopServer, wanted: number | undefined, remem
 }
 
 /** The address of a Shop of the same settings file already serving on `port` (a second start), else undefined. */
-export async function runningShopAt(port: number, file: string, timeoutMs = 1_000): Promise<string | undefined> {
+async function runningShopAt(port: number, file: string, timeoutMs = 1_000): Promise<string | undefined> {
   const url = `http://127.0.0.1:${port}/`;
   try {
     const response = await fetch(`${url}desktop/settings`, { signal: AbortSignal.timeout(timeoutMs) });

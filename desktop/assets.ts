@@ -17,7 +17,7 @@ export const pageFiles = {
   '/desktop/desktop.css': { name: 'desktop.css', type: 'text/css; charset=utf-8' },
 } as const;
 
-export type AssetName = (typeof pageFiles)[keyof typeof pageFiles]['name'];
+type AssetName = (typeof pageFiles)[keyof typeof pageFiles]['name'];
 export type Assets = ReadonlyMap<string, { body: Buffer; type: string }>;
 
 const desktopTags = ['<link rel="stylesheet" href="/desktop/desktop.css">', '<script src="/desktop/desktop.js" defer></script>'];

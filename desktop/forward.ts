@@ -2,12 +2,12 @@
 // streamed back as it comes (the status stream is Server-Sent Events, never buffered), and a
 // gateway that cannot be reached answered with a problem that says so in plain words.
 // Its own small forwarder rather than the runner's: that one routes by service, counts bodies
-// against API Gateway's limit and logs as a service; here there is one upstream, chosen at run time.
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+// against API Gateway's limit and logs as a service; here there is one upstream, chosen at run time
+// (http or https). What must not be passed on is decided by the one rule both share.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { HttpProblem } from '../functions/lib/problem.js';
-
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+import { withoutHopByHop } from '../infra/http/hopByHop.js';
 
 /** What a failed connection means to a person, by Node's error code. */
 export function unreachableReason(error: NodeJS.ErrnoException): string {
@@ -33,16 +33,11 @@ export function unreachableReason(error: NodeJS.ErrnoException): string {
 /** A wait for a person: "800 ms", "3 s". */
 const duration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
 
-export function cannotReach(gateway: string, reason: string): string {
+function cannotReach(gateway: string, reason: string): string {
   return `Shop cannot reach the gateway at ${gateway}: ${reason}. Check that the shop is running there, or change the address.`;
 }
 
-function withoutHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = String(headers.connection ?? '').split(',').map((name) => name.trim().toLowerCase());
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !hopByHop.has(name) && !named.includes(name)));
-}
-
-export interface Forwarder {
+interface Forwarder {
   /** Streams `req` to `gateway` + its path; rejects with a 502 or 504 HttpProblem when no answer came */
   forward(req: IncomingMessage, res: ServerResponse, gateway: string): Promise<void>;
   close(): void;

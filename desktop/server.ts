@@ -7,6 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpProblem, problemResponse } from '../functions/lib/problem.js';
 import { pageHeaders } from '../functions/gateway/pageHeaders.js';
+import { readBody } from '../infra/http/apiGateway.js';
 import type { Assets } from './assets.js';
 import { checkGateway, createForwarder, type Reachability } from './forward.js';
 import { AddressError, parseGatewayAddress, type GatewaySource, type SettingsStore } from './settings.js';
@@ -18,7 +19,7 @@ export interface About {
   node: string;
 }
 
-export interface DesktopServerOptions {
+interface DesktopServerOptions {
   assets: Assets;
   about: About;
   gateway: { address: string; source: GatewaySource };
@@ -56,30 +57,17 @@ function sendProblem(res: ServerResponse, problem: HttpProblem): void {
   send(res, statusCode ?? problem.status, { ...(headers as Record<string, string>), 'cache-control': 'no-store' }, body ?? '');
 }
 
-function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage): Promise<unknown> {
   if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-    return Promise.reject(new HttpProblem(415, 'Send the settings as JSON (content-type: application/json)'));
+    throw new HttpProblem(415, 'Send the settings as JSON (content-type: application/json)');
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= settingsBodyLimit) return void chunks.push(chunk);
-      // The unread rest would be taken for the next request: answer, then close the connection.
-      req.off('data', onData).pause();
-      reject(new HttpProblem(413, `The settings are larger than ${settingsBodyLimit} bytes`, { headers: { connection: 'close' } }));
-    };
-    req.on('data', onData);
-    req.once('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        reject(new HttpProblem(400, 'The settings are not valid JSON'));
-      }
-    });
-    req.once('error', reject);
-  });
+  // The runner's body reader: a 413 as soon as the body passes the limit, and the connection closed.
+  const body = await readBody(req, settingsBodyLimit);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpProblem(400, 'The settings are not valid JSON');
+  }
 }
 
 function requestedGateway(body: unknown): string {

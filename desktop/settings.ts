@@ -14,7 +14,7 @@ export interface Settings {
 
 export type GatewaySource = 'flag' | 'environment' | 'settings' | 'default';
 
-export interface Places {
+interface Places {
   /** The folder of settings.json */
   configDir: string;
   /** The folder of the app window's browser profile */
@@ -82,7 +82,7 @@ export function chooseGateway(flag: string | undefined, env: NodeJS.ProcessEnv, 
 }
 
 /** Only the fields it knows, each checked: a hand-edited file with a bad value loses that value, not the rest. */
-export function validSettings(value: unknown): { settings: Settings; problems: string[] } {
+function validSettings(value: unknown): { settings: Settings; problems: string[] } {
   const settings: Settings = {};
   const problems: string[] = [];
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { settings, problems: ['it does not hold a JSON object'] };

@@ -26,7 +26,7 @@ export const nodePin = {
   },
 };
 
-export const cacheRoot = 'node_modules/.cache/shop-desktop';
+const cacheRoot = 'node_modules/.cache/shop-desktop';
 
 export function integrityOf(data) {
   return `sha512-${createHash('sha512').update(data).digest('base64')}`;

@@ -7,7 +7,7 @@ import { log } from './log.js';
 import type { MessageType } from './messages.js';
 import { declareTopology, mustBeRouted, names } from './topology.js';
 
-export type AmqpConnection = RecoveringChannelModel;
+type AmqpConnection = RecoveringChannelModel;
 
 /** Connects in the background and reconnects forever; `setup` runs after every (re)connect. */
 export async function connectAmqp(

@@ -1,7 +1,7 @@
 // Group commit for a statement that many requests make at once: a call made while a batch is being
 // written waits and goes with the others in the next one (one statement and one commit for them
 // all); on an idle service a call goes at once, so it waits for nothing.
-export type Write<In, Out> = (items: In[]) => Promise<Out[]>;
+type Write<In, Out> = (items: In[]) => Promise<Out[]>;
 
 interface Waiting<In, Out> {
   item: In;

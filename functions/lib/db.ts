@@ -1,7 +1,6 @@
 // PostgreSQL through node-postgres: one small pool per service process (per function on Lambda and
 // in serverless-offline), made at first use, outside the handler. Statements have fixed SQL text and
-// a name, so each connection parses and plans them once. Every service creates and migrates its own
-// database.
+// a name, so each connection parses and plans them once; the migrations are in migrate.ts.
 import pg from 'pg';
 import { log } from './log.js';
 
@@ -79,7 +78,7 @@ export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(s
   }
 }
 
-export interface TransactionOptions {
+interface TransactionOptions {
   /**
    * False when losing the commit in a crash of the server does no harm, because the work is done
    * again (the relay's mark "sent": the rows are published again, and the inbox drops the copies):

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { callHttp, httpEvent, type HttpResult } from '../../test/support/lambda.js';
 import { created, httpHandler, ok, type HttpRequest } from './http.js';
 import type { OperationId } from './contract.js';
-import type { Db } from './db.js';
+import { DatabaseUnavailable, type Db } from './db.js';
 import { Money } from './money.js';
 import { HttpProblem, type FieldError, type ProblemBody } from './problem.js';
 import { bodyLimitBytes, loadConfig } from './config.js';
@@ -282,6 +282,16 @@ describe('the body as it arrives', () => {
 });
 
 describe('errors of the handler itself', () => {
+  it('answers an unavailable database with a 503 to retry, with Retry-After and nothing of the cause', async () => {
+    const handler = httpHandler('createWallet', async () => {
+      throw new DatabaseUnavailable(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    }, options);
+    const result = await callHttp(handler, httpEvent('POST', '/api/wallet/create', { body: { user_id: 1 } }));
+    expect(problem(result, 503).detail).toBe('The database is unavailable; retry shortly');
+    expect(result.headers?.['retry-after']).toBe('1');
+    expect(result.body).not.toMatch(/ECONNREFUSED/);
+  });
+
   it('turns a plain Error into a 500 with a generic detail and logs it', async () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const handler = httpHandler('createWallet', async () => {

@@ -6,6 +6,9 @@ import { databaseUrl, dropDatabase, query, uniqueName } from '../../test/support
 import { envelope, httpEvent, invokeHttp, lambdaContext, rmqEvent, rmqRecord, type HttpReply } from '../../test/support/lambda.js';
 import type { Envelope, RefusalReason } from '../lib/messages.js';
 import type { ProblemBody } from '../lib/problem.js';
+import { freePort } from '../../scripts/lib/freePort.js';
+import { createPool, DatabaseUnavailable } from '../lib/db.js';
+import * as store from './store.js';
 import { handler as applyPaymentResult } from './applyPaymentResult.js';
 import { handler as createPurchase } from './createPurchase.js';
 import { handler as getPurchase } from './getPurchase.js';
@@ -85,6 +88,18 @@ afterAll(async () => {
 });
 
 describe('POST /api/purchase', () => {
+  it('answers each purchase placed together while the database is out of reach with its own "unavailable", written alone', async () => {
+    const unreachable = createPool(`postgres://postgres@127.0.0.1:${await freePort()}/nothing`, 2);
+    try {
+      const placed = await Promise.all(
+        [1, 2, 3].map((i) => store.createPurchase(unreachable, { id: randomUUID(), userId: 9, amount: 100n, description: `lost ${i}` }).catch((e: unknown) => e)),
+      );
+      expect(placed.every((error) => error instanceof DatabaseUnavailable)).toBe(true);
+    } finally {
+      await unreachable.end();
+    }
+  });
+
   it('answers purchases placed at the same moment each with its own order, each with its own payment request', async () => {
     const placed = await Promise.all(Array.from({ length: 30 }, (_, i) => create({ user_id: 8, amount: i + 1, description: `together ${i}` })));
     expect(placed.map((res) => res.status)).toEqual(Array(30).fill(201));

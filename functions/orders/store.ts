@@ -67,11 +67,8 @@ export interface PurchaseFilter {
 /** Newest first; only the filters given narrow the list (each its own condition, so each uses its index). */
 export async function listPurchases(sql: Sql, { userId, status, before, limit }: PurchaseFilter): Promise<PurchaseRow[]> {
   const values: unknown[] = [limit];
-  const conditions = [
-    ['user_id', userId],
-    ['status', status],
-    ['seq <', before],
-  ].flatMap(([condition, value]) => (value === undefined ? [] : [`${condition}${String(condition).includes(' ') ? '' : ' ='} $${values.push(value)}`]));
+  const filters: [string, unknown][] = [['user_id =', userId], ['status =', status], ['seq <', before]];
+  const conditions = filters.flatMap(([condition, value]) => (value === undefined ? [] : [`${condition} $${values.push(value)}`]));
   const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
   return query<PurchaseRow>(sql, `SELECT * FROM purchases ${where} ORDER BY seq DESC LIMIT $1`, values);
 }

@@ -1,21 +1,11 @@
 // A route served by the service that owns it: the request is streamed there and its answer back,
 // without hop-by-hop headers; a service that is down is a 502, one that does not answer in time a 504.
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { log } from '../../functions/lib/log.js';
 import { HttpProblem } from '../../functions/lib/problem.js';
 import { clientAddress, tooLarge } from './apiGateway.js';
+import { withoutHopByHop } from './hopByHop.js';
 import type { ProxyRoute } from './routes.js';
-
-const hopByHopHeaders = new Set([
-  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-]);
-
-function withoutHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const namedInConnection = String(headers.connection ?? '').split(',').map((name) => name.trim().toLowerCase());
-  return Object.fromEntries(
-    Object.entries(headers).filter(([name]) => !hopByHopHeaders.has(name) && !namedInConnection.includes(name)),
-  );
-}
 
 function forwardedHeaders(req: IncomingMessage, url: URL): OutgoingHttpHeaders {
   const headers = withoutHopByHop(req.headers);

@@ -45,17 +45,12 @@ export function createStatusStream(feed: StatusFeed, options: StatusStreamOption
   const clients = new Set<ServerResponse>();
   let ended = false;
 
-  const corked = new Set<ServerResponse>();
   const write = (res: ServerResponse, text: string) => {
     if (res.writableLength > maxBufferedBytes) return void res.destroy();
     // The changes that one read from RabbitMQ brings leave in one write to each browser.
-    if (!corked.has(res)) {
-      corked.add(res);
+    if (!res.writableCorked) {
       res.cork();
-      process.nextTick(() => {
-        corked.delete(res);
-        res.uncork();
-      });
+      process.nextTick(() => res.uncork());
     }
     res.write(text);
   };

@@ -13,7 +13,7 @@ import ceilingSql from './ceiling.sql?raw';
 
 const run = promisify(execFile);
 
-export interface Ceiling {
+interface Ceiling {
   orders_per_s: number;
   clients: number;
   seconds: number;

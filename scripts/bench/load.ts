@@ -6,18 +6,20 @@ import { performance } from 'node:perf_hooks';
 interface StatusEvent { id: string; status: string }
 
 /** Follows GET /api/purchases/stream; calls `onStatus` for each order's final status. */
-export async function followStream(gatewayUrl: string, query: string, onStatus: (event: StatusEvent, at: number) => void): Promise<{ close(): void }> {
+async function followStream(gatewayUrl: string, query: string, onStatus: (event: StatusEvent, at: number) => void): Promise<{ close(): void }> {
   const controller = new AbortController();
   const response = await fetch(`${gatewayUrl}/api/purchases/stream${query}`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
   if (!response.ok || !response.body) throw new Error(`the status stream answered ${response.status}`);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let ready!: () => void;
-  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  let endedEarly!: (error: Error) => void;
+  const isReady = new Promise<void>((resolve, reject) => ((ready = resolve), (endedEarly = reject)));
   void (async () => {
     let buffer = '';
     for (;;) {
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-      if (done) return;
+      // A stream that ends before its `ready` event fails the run rather than leaving it waiting.
+      if (done) return endedEarly(new Error('the status stream ended before it was ready'));
       buffer += value;
       let end: number;
       while ((end = buffer.indexOf('\n\n')) >= 0) {
@@ -64,14 +66,14 @@ export async function createWallets(gatewayUrl: string, userIds: number[], amoun
   );
 }
 
-export async function placeOrder(gatewayUrl: string, userId: number): Promise<string> {
+async function placeOrder(gatewayUrl: string, userId: number): Promise<string> {
   const placed = await post(`${gatewayUrl}/api/purchase`, { user_id: userId, amount: 1, description: 'bench' });
   if (placed.status !== 201 || !placed.json.id) throw new Error(`ordering: ${placed.status} ${JSON.stringify(placed.json)}`);
   return placed.json.id;
 }
 
 /** Waits until `check` holds, up to `timeoutMs`; false when it never did. */
-export async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (!check()) {
     if (performance.now() > deadline) return false;

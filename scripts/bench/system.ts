@@ -7,7 +7,7 @@ import pg from 'pg';
 import { services, type ServiceName } from '../../functions/lib/config.js';
 import { freePort } from '../lib/freePort.js';
 
-export interface BenchService {
+interface BenchService {
   name: ServiceName;
   url: string;
   pid: number;
@@ -15,13 +15,13 @@ export interface BenchService {
   startMs: number;
 }
 
-export interface BenchSystem {
+interface BenchSystem {
   gatewayUrl: string;
   services: BenchService[];
   stop(): Promise<void>;
 }
 
-export interface BenchSystemOptions {
+interface BenchSystemOptions {
   distDir: string;
   postgresUrl: string;
   amqpUrl: string;

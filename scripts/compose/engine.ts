@@ -29,7 +29,7 @@ export interface Engine {
  * in a file, netavark (its aardvark-dns gives compose's service names), and ulimits root can set
  * where its own hard limit of open files is low.
  */
-export const podmanConf = `[containers]
+const podmanConf = `[containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 
 [engine]

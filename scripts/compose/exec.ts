@@ -16,7 +16,7 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-export class CommandFailed extends Error {
+class CommandFailed extends Error {
   constructor(
     readonly command: string,
     readonly ran: Ran,
@@ -26,7 +26,7 @@ export class CommandFailed extends Error {
   }
 }
 
-export function commandLine(program: string, args: readonly string[]): string {
+function commandLine(program: string, args: readonly string[]): string {
   return [program, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
@@ -43,7 +43,7 @@ export function beginCleanUp(): void {
   lifecycle.cleaningUp = true;
 }
 
-export const interrupted = () => lifecycle.interrupted && !lifecycle.cleaningUp;
+const interrupted = () => lifecycle.interrupted && !lifecycle.cleaningUp;
 
 /** Runs a program to its end; never throws for its exit code (see `must`). */
 export function run(program: string, args: readonly string[], options: RunOptions = {}): Promise<Ran> {

@@ -6,7 +6,7 @@
 import type { Engine } from './engine.js';
 import { must, run } from './exec.js';
 
-export interface Network { name: string; bridge: string; gateway: string; subnet: string }
+interface Network { name: string; bridge: string; gateway: string; subnet: string }
 
 /** The bridge of a network, from `docker network inspect` or `podman network inspect` (both JSON). */
 export function parseNetwork(json: string): Network {

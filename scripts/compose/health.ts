@@ -4,9 +4,9 @@
 import type { Engine } from './engine.js';
 import { sleep } from './exec.js';
 
-export interface ContainerState { id: string; name: string; status: string }
+interface ContainerState { id: string; name: string; status: string }
 
-export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none' | 'down';
+type Health = 'healthy' | 'unhealthy' | 'starting' | 'none' | 'down';
 
 /** Health from a `ps` status: "Up 3 minutes (healthy)", "Up 2 seconds (health: starting)", "Exited (137) ...". */
 export function healthOf(status: string): Health {

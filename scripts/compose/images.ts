@@ -38,7 +38,7 @@ export async function registryReachable(url = 'https://registry-1.docker.io/v2/'
   }
 }
 
-export interface BaseImage {
+interface BaseImage {
   image: string;
   source: 'pulled' | 'local' | 'stand-in';
   standIn?: StandIn;
@@ -71,7 +71,7 @@ export async function ensureBaseImages(engine: Engine, images: readonly string[]
   return found;
 }
 
-export interface BuiltImage {
+interface BuiltImage {
   target: string;
   tag: string;
   seconds: number;
@@ -79,7 +79,7 @@ export interface BuiltImage {
 }
 
 /** Our image for a Dockerfile target, kept between runs so that the layer cache stays. */
-export function ownImageName(engine: Engine, target: string): string {
+function ownImageName(engine: Engine, target: string): string {
   return `${engine.kind === 'podman' ? 'localhost/' : ''}shop-compose-test-${target}:latest`;
 }
 

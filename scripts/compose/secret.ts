@@ -15,7 +15,7 @@ export function caBundlePath(env: Record<string, string | undefined> = process.e
   return [env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt'].find((p): p is string => !!p && existsSync(p));
 }
 
-export interface Certificate {
+interface Certificate {
   /** The first line of the PEM body, as a verbatim copy of the file would hold it */
   pemLine: string;
   der: Buffer;
@@ -42,7 +42,7 @@ export function distinctiveCertificates(bundle: string): Certificate[] {
   return pemCertificates(bundle).filter((c) => !known.has(c.der.toString('base64')));
 }
 
-export interface TarEntry { name: string; data: Buffer }
+interface TarEntry { name: string; data: Buffer }
 
 /** The files of a tar archive (ustar, GNU long names and pax headers), without copying them. */
 export function* tarEntries(archive: Buffer): Generator<TarEntry> {
@@ -68,7 +68,7 @@ export function* tarEntries(archive: Buffer): Generator<TarEntry> {
 const isTar = (data: Buffer) => data.length >= 262 && data.toString('latin1', 257, 262) === 'ustar';
 const isGzip = (data: Buffer) => data.length > 2 && data[0] === 0x1f && data[1] === 0x8b;
 
-export interface Trace { layer: string; file?: string; what: string }
+interface Trace { layer: string; file?: string; what: string }
 
 /**
  * Where a saved image (`docker save` / `podman save`: a tar of layer tars, plain or gzipped, and
@@ -98,7 +98,7 @@ export function tracesIn(archive: Buffer, bundle: Buffer, certificates: readonly
   return { layers, traces };
 }
 
-export interface SecretProof {
+interface SecretProof {
   image: string;
   layers: number;
   traces: Trace[];

@@ -56,7 +56,7 @@ function openStream(url: string): { text(): string; close(): void } {
   return { text: () => text, close: () => abort.abort() };
 }
 
-export interface Order { id: string; userId: number; amountCents: number; status: string; reason: string | null }
+interface Order { id: string; userId: number; amountCents: number; status: string; reason: string | null }
 
 async function settled(base: string, id: string, timeoutMs = 30_000): Promise<Order> {
   return waitUntil(
@@ -71,7 +71,7 @@ async function settled(base: string, id: string, timeoutMs = 30_000): Promise<Or
   );
 }
 
-export interface FirstOrders { paid: Order; cancelled: Order; balanceCents: number; streamed: boolean; violations: string[] }
+interface FirstOrders { paid: Order; cancelled: Order; balanceCents: number; streamed: boolean; violations: string[] }
 
 /** Through the web port: a wallet, two deposits, an order it can pay and one it cannot. */
 export async function firstOrders(urls: Urls, userId: number): Promise<FirstOrders> {
@@ -104,7 +104,7 @@ export async function firstOrders(urls: Urls, userId: number): Promise<FirstOrde
   }
 }
 
-export interface Readiness { lines: string[]; violations: string[] }
+interface Readiness { lines: string[]; violations: string[] }
 
 /** /ready of the services with a port here, and inside each worker container; the broker's management API. */
 export async function readiness(urls: Urls, compose: Compose): Promise<Readiness> {
@@ -141,7 +141,7 @@ async function crash(engine: Engine, id: string): Promise<string> {
   return 'SIGKILL through the engine';
 }
 
-export interface KillRun {
+interface KillRun {
   placed: number;
   acknowledged: number;
   finished: number;
@@ -155,7 +155,7 @@ export interface KillRun {
   violations: string[];
 }
 
-export interface KillOptions { orders: number; users: number[]; depositCents: number; killAfter: number; concurrency: number }
+interface KillOptions { orders: number; users: number[]; depositCents: number; killAfter: number; concurrency: number }
 
 /** Orders for several users through the web port; a payment worker killed after `killAfter` of them. */
 export async function ordersThroughAKill(urls: Urls, compose: Compose, engine: Engine, options: KillOptions): Promise<KillRun> {

@@ -10,9 +10,9 @@ import { qualifiedImageName } from './engine.js';
 import { must } from './exec.js';
 
 /** The Debian release the stand-ins are built from: the one node:20-bookworm-slim names. */
-export const suite = 'bookworm';
+const suite = 'bookworm';
 /** The npm that the official Node 20 images carry (the node binary is this machine's own). */
-export const npmVersion = '10.8.2';
+const npmVersion = '10.8.2';
 export const recipeLabel = 'org.shop.standin.recipe';
 const rootfsImage = `localhost/shop-standin-debootstrap:${suite}`;
 const baseImage = `localhost/shop-standin-base:${suite}`;
